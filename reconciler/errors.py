@@ -56,8 +56,10 @@ class ApiError(ReconcileError):
         path: str = "",
         retryable: bool = False,
         body: object = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
         self.status = status
         self.method = method
         self.path = path

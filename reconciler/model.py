@@ -115,7 +115,9 @@ def catalog_key(name: str, version: str, catalog_type: str = DEFAULT_CATALOG_TYP
 
 
 def format_key(key: Key) -> str:
-    """Human form: `EESSI 2023.06 [binary_runtime] / GROMACS / 2024.4 (2024.4-foss-2023b) / x86_64/amd/zen3`."""
+    """Human form, e.g. `EESSI 2023.06 / GROMACS / 2024.4 (2024.4-foss-2023b) / x86_64/amd/zen3`.
+
+    The catalog type is shown only when it is not the default (`binary_runtime`)."""
     p = key.parts
     text = f"{p[0]} {p[1]}" + ("" if p[2] == DEFAULT_CATALOG_TYPE else f" [{p[2]}]")
     if key.kind >= Kind.PACKAGE:
@@ -190,6 +192,9 @@ class ObservedState:
     dialect_reason: str = ""
     requests: int = 0
     duplicates: list[str] = field(default_factory=list)
+    read_path: str = "embedded"
+    #: per live declared catalog, how many objects it holds below it (from its counts)
+    catalog_sizes: dict[Key, int] = field(default_factory=dict)
 
 
 def split_architecture(text: str) -> tuple[str, str]:

@@ -1,0 +1,71 @@
+"""Logging: structlog to stderr, console on a terminal, JSON lines otherwise; secrets redacted.
+
+The client never puts the token into a log event; the redacting processor is a second line
+of defence that replaces any registered secret wherever it would appear in a rendered line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_secrets: list[str] = []
+
+
+def register_secret(value: str | None) -> None:
+    if value and value not in _secrets:
+        _secrets.append(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+class _RedactingRenderer:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> str:
+        return redact(self.inner(logger, name, event))
+
+
+def configure(
+    level: str = "warning",
+    fmt: str = "auto",
+    stream: TextIO | None = None,
+    secrets: Iterable[str | None] = (),
+) -> None:
+    stream = stream or sys.stderr
+    for secret in secrets:
+        register_secret(secret)
+    if fmt == "auto":
+        fmt = "console" if stream.isatty() else "json"
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _RedactingRenderer(renderer),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
