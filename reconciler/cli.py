@@ -15,22 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 import structlog
 
 from . import logs
-from .apply import ApplyResult, apply_plan
-from .client import ClientConfig, WaldurClient
-from .errors import AuthError, ConfigError, ExitCode, ReconcileError
-from .model import DesiredState
-from .observe import observe
-from .plan import Plan, make_plan
+from .apply import ApplyResult
+from .client import WaldurClient
+from .errors import ConfigError, ExitCode, ReconcileError
+from .plan import Plan
 from .render import render_json, render_text
+from .runner import client_config, load, reconcile_once
 from .settings import COMMON, Settings, add_options, options_markdown, resolve
 
 log = structlog.get_logger("reconciler.cli")
@@ -93,64 +95,45 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     return ["apply", *args]
 
 
-def load(files: Sequence[Path]) -> DesiredState:
-    from .desired import load_desired
-
-    return load_desired(list(files))
-
-
-def connect(settings: Settings) -> WaldurClient:
-    config = ClientConfig(
-        api_url=settings.api_url,
-        token=settings.token,
-        timeout=settings.timeout,
-        max_attempts=settings.max_attempts,
-        max_retry_seconds=settings.max_retry_time,
-        backoff_seconds=settings.retry_backoff,
-        verify=settings.ca_bundle or True,
-        allow_insecure_http=settings.allow_insecure_http,
-        concurrency=settings.concurrency,
-    )
-    return WaldurClient(config)
-
-
-def require_staff(client: WaldurClient) -> None:
-    if client.config.token is None:
-        raise AuthError(
-            "no API token: writes need a staff user's token; set WALDUR_API_TOKEN or --token-file"
-        )
-    user = client.me()
-    if user.get("is_staff") is not True:
-        raise AuthError(
-            f"the token's user {user.get('username', '?')!r} is not staff; "
-            "Waldur only lets staff users change software catalogs. Nothing was "
-            "written."
-        )
-
-
 def emit(out: TextIO, settings: Settings, plan: Plan, result: ApplyResult | None) -> None:
     text = render_json(plan, result) if settings.output == "json" else render_text(plan, result)
     out.write(text)
     out.flush()
 
 
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM during an apply: finish the changes in flight, send no new ones."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write(
+            f"{signal.Signals(signum).name}: stopping after the changes in flight "
+            "(send it again to stop at once)\n"
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     desired = load(args.files)
-    with connect(settings) as client:
-        observed = observe(client, desired, settings.api_dialect)
-        plan = make_plan(desired, observed)
-        if args.command == "plan":
-            emit(out, settings, plan, None)
-            if plan.withheld_deletes:
-                return ExitCode.REFUSED
-            return ExitCode.CHANGES if settings.detailed_exitcode and not plan.empty else 0
-        if plan.empty:
-            emit(out, settings, plan, None)
-            return ExitCode.REFUSED if plan.withheld_deletes else ExitCode.OK
-        require_staff(client)
-        result = apply_plan(client, plan, concurrency=settings.concurrency)
-        emit(out, settings, plan, result)
-        return result.exit_code
+    write = args.command == "apply"
+    with WaldurClient(client_config(settings)) as client, stop_on_signals() as stop:
+        outcome = reconcile_once(settings, client, desired, write=write, stop=stop)
+    emit(out, settings, outcome.plan, outcome.result)
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    if not write and settings.detailed_exitcode and not outcome.plan.empty:
+        return ExitCode.CHANGES
+    return outcome.exit_code
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:

@@ -222,12 +222,14 @@ class WaldurClient:
                 return failures_500 < _MAX_500_ATTEMPTS
             return True
 
+        exponential = wait_exponential_jitter(
+            multiplier=self.config.backoff_seconds, max=30, jitter=self.config.backoff_seconds
+        )
+
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             hinted = exc.retry_after if isinstance(exc, ApiError) else None
-            backoff = wait_exponential_jitter(
-                initial=self.config.backoff_seconds, max=30, jitter=self.config.backoff_seconds
-            )(state)
+            backoff = exponential(state)
             return min(hinted, 60.0) if hinted is not None else backoff
 
         def before_sleep(state: RetryCallState) -> None:

@@ -1,0 +1,135 @@
+"""Convert EESSI's published software list into a desired-state document.
+
+Input: the `json_data_detail` format of EESSI's docs (``{"software": {Name: {"description",
+"homepage", "versions": {"Name/modver": {"targets": [path, …]}}}}}``), where every target is
+an install path
+``/cvmfs/<repo>/versions/<eessi version>/software/linux/<family>/[<vendor>/]<microarch>``.
+
+Mapping (documented in the README):
+
+- catalog: name `EESSI`, version = the EESSI version in the paths (e.g. `2023.06`);
+- package: the software name, with its description and homepage;
+- version: `module_version` = the module name after `Name/` (e.g. `2024.4-foss-2023b`),
+  `version` = the part of it before the first `-` (`2024.4`);
+- target: family and microarchitecture from the path (`x86_64`, `amd/zen3`), path as given.
+
+The output is compact: the architecture set shared by most versions becomes the catalog's
+`target_defaults` with a path template, and only versions that differ list their targets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+_PATH = re.compile(
+    r"^/cvmfs/(?P<repo>[^/]+)/versions/(?P<eessi>[^/]+)/software/linux/"
+    r"(?P<family>[^/]+)/(?P<micro>.+)$"
+)
+PATH_TEMPLATE = (
+    "/cvmfs/{repo}/versions/{{catalog_version}}/software/linux/"
+    "{{cpu_family}}/{{cpu_microarchitecture}}"
+)
+
+
+class EessiFormatError(ValueError):
+    pass
+
+
+def split_module(name: str, module: str) -> tuple[str, str]:
+    """`GROMACS/2024.4-foss-2023b` → (`2024.4`, `2024.4-foss-2023b`)."""
+    prefix = f"{name}/"
+    if not module.startswith(prefix):
+        raise EessiFormatError(f"version {module!r} of {name!r} does not start with {prefix!r}")
+    module_version = module[len(prefix) :]
+    return module_version.split("-", 1)[0], module_version
+
+
+def parse_target(path: str) -> tuple[str, str, str, str]:
+    """An install path → (repo, eessi version, cpu_family, cpu_microarchitecture)."""
+    match = _PATH.match(path)
+    if not match:
+        raise EessiFormatError(f"target path {path!r} is not an EESSI install path")
+    return match["repo"], match["eessi"], match["family"], match["micro"]
+
+
+def _arch(path: str) -> str:
+    _, _, family, micro = parse_target(path)
+    return f"{family}/{micro}"
+
+
+def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
+    """The desired-state document (plain data, ready for YAML) for one EESSI snapshot."""
+    software = data.get("software")
+    if not isinstance(software, dict):
+        raise EessiFormatError("no 'software' mapping: not EESSI's json_data_detail format")
+    all_paths = [
+        p
+        for s in software.values()
+        for v in s.get("versions", {}).values()
+        for p in v.get("targets", [])
+    ]
+    if not all_paths:
+        raise EessiFormatError("the file lists no targets")
+    repos = {parse_target(p)[:2] for p in all_paths}
+    if len(repos) != 1:
+        raise EessiFormatError(f"targets span several EESSI versions: {sorted(repos)}")
+    repo, eessi_version = repos.pop()
+    template = PATH_TEMPLATE.format(repo=repo)
+
+    def standard(path: str) -> bool:
+        _, _, family, micro = parse_target(path)
+        return path == template.format(
+            catalog_version=eessi_version, cpu_family=family, cpu_microarchitecture=micro
+        )
+
+    sets = Counter(
+        tuple(sorted(_arch(p) for p in v.get("targets", [])))
+        for s in software.values()
+        for v in s.get("versions", {}).values()
+    )
+    default_set = sets.most_common(1)[0][0]
+    packages = []
+    for pkg_name in sorted(software):
+        spec = software[pkg_name]
+        versions = []
+        for module in sorted(spec.get("versions", {})):
+            version, module_version = split_module(pkg_name, module)
+            entry: dict[str, Any] = {"version": version, "module_version": module_version}
+            paths = spec["versions"][module].get("targets", [])
+            archs = tuple(sorted(_arch(p) for p in paths))
+            if archs != default_set or not all(standard(p) for p in paths):
+                entry["targets"] = [_target(p) for p in sorted(paths)]
+            versions.append(entry)
+        package: dict[str, Any] = {"name": pkg_name}
+        for field in ("description", "homepage"):
+            if spec.get(field):
+                package[field] = str(spec[field]).strip()
+        package["versions"] = versions
+        packages.append(package)
+    catalog = {
+        "name": name,
+        "version": eessi_version,
+        "catalog_type": "binary_runtime",
+        "description": "European Environment for Scientific Software Installations",
+        "source_url": "https://www.eessi.io/",
+        "auto_update_enabled": False,
+        "target_defaults": {"architectures": list(default_set), "path": template},
+        "packages": packages,
+    }
+    return {"catalogs": [catalog]}
+
+
+def _target(path: str) -> dict[str, str]:
+    _, _, family, micro = parse_target(path)
+    return {"cpu_family": family, "cpu_microarchitecture": micro, "path": path}
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EessiFormatError(f"{path}: cannot read EESSI JSON: {exc}") from None
