@@ -33,11 +33,11 @@ from .errors import ConfigError, ExitCode, ReconcileError
 from .plan import Plan
 from .render import render_json, render_text
 from .runner import client_config, load, reconcile_once
-from .settings import COMMON, Settings, add_options, options_markdown, resolve
+from .settings import COMMON, DAEMON, Settings, add_options, options_markdown, resolve
 
 log = structlog.get_logger("reconciler.cli")
 
-COMMANDS = ("plan", "apply", "validate", "schema", "options")
+COMMANDS = ("plan", "apply", "daemon", "validate", "schema", "options")
 _TOKEN_FLAGS = ("--token", "--api-token")
 
 
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_options(p, COMMON)
         if name == "plan":
             add_options(p, ("detailed_exitcode",))
+    text = "reconcile on a schedule, with health, readiness and metrics endpoints"
+    p = sub.add_parser("daemon", help=text, description=text)
+    p.add_argument(
+        "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
+    )
+    add_options(p, COMMON + DAEMON)
     p = sub.add_parser("validate", help="check desired-state files offline (no server)")
     p.add_argument(
         "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
@@ -146,6 +152,24 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     return ExitCode.OK
 
 
+def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
+    from .daemon import Daemon, Schedule
+
+    if settings.cron and args.interval is not None:
+        raise ConfigError("give --interval or --cron, not both")
+    schedule = Schedule(
+        interval=settings.interval, cron=settings.cron or None, jitter=settings.jitter
+    )
+    try:
+        schedule.trigger()
+    except ValueError as exc:
+        raise ConfigError(f"--cron {settings.cron!r}: {exc}") from None
+    daemon = Daemon(
+        settings, list(args.files), schedule, dry_run=settings.dry_run, grace=settings.grace
+    )
+    return daemon.serve(settings.listen, settings.allow_remote_sync)
+
+
 def run(argv: Sequence[str], out: TextIO) -> int:
     args = build_parser().parse_args(normalise_argv(argv))
     if args.command == "schema":
@@ -161,6 +185,8 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     logs.configure(settings.log_level, settings.log_format, secrets=[secret])
     if args.command == "validate":
         return cmd_validate(args, out)
+    if args.command == "daemon":
+        return cmd_daemon(args, settings)
     return cmd_plan_or_apply(args, settings, out)
 
 

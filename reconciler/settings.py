@@ -36,6 +36,28 @@ class Option:
         return self.flag.lstrip("-").replace("-", "_")
 
 
+def duration(text: str) -> float:
+    """`90`, `90s`, `10m`, `2h`, `1d` → seconds."""
+    text = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    factor = units.get(text[-1:])
+    number = text[:-1] if factor else text
+    try:
+        value = float(number) * (factor or 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration like 90s, 10m or 2h") from None
+    if value < 0:
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -137,6 +159,82 @@ OPTIONS: dict[str, Option] = {
             is_bool=True,
         ),
         Option(
+            "--max-delete",
+            "RECONCILE_MAX_DELETE",
+            10,
+            "mass-deletion guard: a plan may delete at most the larger of this many objects "
+            "and --max-delete-percent of a catalog's live objects (cascaded children count)",
+            type=int,
+        ),
+        Option(
+            "--max-delete-percent",
+            "RECONCILE_MAX_DELETE_PERCENT",
+            10.0,
+            "mass-deletion guard: percentage of a catalog's live objects",
+            type=float,
+        ),
+        Option(
+            "--lock-wait",
+            "RECONCILE_LOCK_WAIT",
+            30.0,
+            "seconds to wait for another apply to the same API URL to finish",
+            type=duration,
+        ),
+        Option(
+            "--lock-dir",
+            "RECONCILE_LOCK_DIR",
+            "",
+            "directory of the lock file (default: $XDG_RUNTIME_DIR or the temp directory)",
+        ),
+        Option(
+            "--interval",
+            "RECONCILE_INTERVAL",
+            600.0,
+            "daemon: time between runs (90s, 10m, 2h)",
+            type=duration,
+        ),
+        Option(
+            "--cron",
+            "RECONCILE_CRON",
+            "",
+            "daemon: crontab schedule instead of --interval, e.g. '*/15 * * * *' (UTC)",
+        ),
+        Option(
+            "--jitter",
+            "RECONCILE_JITTER",
+            0.0,
+            "daemon: random delay of up to this long added to each run",
+            type=duration,
+        ),
+        Option(
+            "--listen",
+            "RECONCILE_LISTEN",
+            ("127.0.0.1", 9090),
+            "daemon: HOST:PORT of /healthz, /readyz, /metrics and POST /sync",
+            type=listen_address,
+        ),
+        Option(
+            "--grace",
+            "RECONCILE_GRACE",
+            30.0,
+            "daemon: on SIGTERM, how long a run in progress may take to stop",
+            type=duration,
+        ),
+        Option(
+            "--allow-remote-sync",
+            "RECONCILE_ALLOW_REMOTE_SYNC",
+            False,
+            "daemon: accept POST /sync from other hosts than loopback",
+            is_bool=True,
+        ),
+        Option(
+            "--dry-run",
+            "RECONCILE_DRY_RUN",
+            False,
+            "daemon: plan and report drift, never write",
+            is_bool=True,
+        ),
+        Option(
             "--log-level",
             "RECONCILE_LOG_LEVEL",
             "warning",
@@ -187,12 +285,15 @@ def _env_value(option: Option, environ: Mapping[str, str]) -> Any:
     return value
 
 
+DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", "dry_run")
+
+
 def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     """Add options; their defaults are None so `resolve` can tell 'not given' apart."""
     for name in names:
         o = OPTIONS[name]
         flags = [o.short, o.flag] if o.short else [o.flag]
-        help_text = f"{o.help} [env {o.env}; default {o.default!r}]"
+        help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]"
         if o.is_bool:
             parser.add_argument(
                 *flags, dest=o.dest, action="store_const", const=True, default=None, help=help_text
@@ -244,10 +345,16 @@ def read_token(token_file: str, environ: Mapping[str, str]) -> SecretStr | None:
     return SecretStr(token) if token else None
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ":".join(str(v) for v in value)
+    return repr(value)
+
+
 def options_markdown() -> str:
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for o in OPTIONS.values():
         flag = f"`{o.short}`, `{o.flag}`" if o.short else f"`{o.flag}`"
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
-        rows.append(f"| {flag} | `{o.env}` | `{o.default!r}` | {o.help}{choices} |")
+        rows.append(f"| {flag} | `{o.env}` | `{_show(o.default)}` | {o.help}{choices} |")
     return "\n".join(rows) + "\n"
