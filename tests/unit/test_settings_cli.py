@@ -1,0 +1,80 @@
+"""Settings precedence, argument spelling, and the token rules of the command line."""
+
+import argparse
+
+import pytest
+
+from reconciler import cli
+from reconciler.daemon import Schedule
+from reconciler.errors import ConfigError
+from reconciler.settings import OPTIONS, duration, listen_address, options_markdown, resolve
+
+
+def ns(**given):
+    values = dict.fromkeys(OPTIONS)
+    values.update(given)
+    return argparse.Namespace(**values)
+
+
+def test_flag_beats_environment_beats_default():
+    env = {"RECONCILE_CONCURRENCY": "3", "WALDUR_API_URL": "https://w.example/api/"}
+    assert resolve(ns(), {}).concurrency == 8
+    assert resolve(ns(), env).concurrency == 3
+    assert resolve(ns(concurrency=5), env).concurrency == 5
+    assert resolve(ns(), env).api_url == "https://w.example/api/"
+
+
+def test_bad_environment_value_names_the_variable():
+    with pytest.raises(ConfigError, match="RECONCILE_CONCURRENCY"):
+        resolve(ns(), {"RECONCILE_CONCURRENCY": "many"})
+    with pytest.raises(ConfigError, match="RECONCILE_OUTPUT"):
+        resolve(ns(), {"RECONCILE_OUTPUT": "xml"})
+
+
+def test_token_from_env_or_file_and_never_in_repr(tmp_path):
+    s = resolve(ns(), {"WALDUR_API_TOKEN": "secret-abc"})
+    assert s.token.get_secret_value() == "secret-abc" and "secret-abc" not in repr(s)
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    s = resolve(ns(token_file=str(token_file)), {"WALDUR_API_TOKEN": "secret-abc"})
+    assert s.token.get_secret_value() == "from-file"
+    with pytest.raises(ConfigError, match="cannot read the token file"):
+        resolve(ns(token_file=str(tmp_path / "missing")), {})
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--dry-run", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
+    (["-f", "x.yaml"], ["apply", "-f", "x.yaml"]),
+    (["plan", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
+    (["daemon", "--dry-run", "-f", "d"], ["daemon", "--dry-run", "-f", "d"]),
+])
+def test_spellings(argv, expected):
+    assert cli.normalise_argv(argv) == expected
+
+
+@pytest.mark.parametrize("argv", [["--token", "s3cret"], ["plan", "--token=s3cret"]])
+def test_token_on_the_command_line_is_refused_without_echoing_it(argv):
+    with pytest.raises(ConfigError) as info:
+        cli.normalise_argv(argv)
+    assert "s3cret" not in str(info.value) and "WALDUR_API_TOKEN" in str(info.value)
+
+
+def test_durations_and_addresses():
+    assert duration("90") == 90 and duration("10m") == 600 and duration("2h") == 7200
+    with pytest.raises(ValueError):
+        duration("soon")
+    assert listen_address("127.0.0.1:9090") == ("127.0.0.1", 9090)
+    assert listen_address(":9090") == ("127.0.0.1", 9090)
+    with pytest.raises(ValueError):
+        listen_address("9090")
+
+
+def test_cron_schedule_period():
+    assert Schedule(cron="*/15 * * * *").period() == 900
+    assert Schedule(interval=60).period() == 60
+
+
+def test_options_table_lists_every_option():
+    table = options_markdown()
+    for option in OPTIONS.values():
+        assert option.flag in table and option.env in table
