@@ -41,7 +41,7 @@ def _own_label(key: Key) -> str:
         return p[3]
     if key.kind is Kind.VERSION:
         return p[4] + (f" ({p[5]})" if p[5] else "")
-    return f"{p[4]}{f' ({p[5]})' if p[5] else ''} {p[6]}/{p[7]}"
+    return f"{p[6]}/{p[7]}"
 
 
 def _change_lines(change: Change, status: ChangeResult | None) -> list[str]:
@@ -60,25 +60,33 @@ def _change_lines(change: Change, status: ChangeResult | None) -> list[str]:
     return lines
 
 
-def _group_key(change: Change) -> tuple[tuple[str, ...], str]:
-    package = change.key.parts[3] if change.kind >= Kind.PACKAGE else ""
-    return change.key.parts[:3], package
+def _render_order(change: Change) -> tuple[tuple[str, ...], ...]:
+    """Catalog, then package, then version with its targets right under it."""
+    p = change.key.parts
+    return p[:3], p[3:4], p[4:6], p[6:]
 
 
 def render_text(plan: Plan, result: ApplyResult | None = None) -> str:
     statuses = {id(r.change): r for r in result.results} if result else {}
     out = [f"API dialect: {plan.dialect} ({plan.dialect_reason}); read via {plan.read_path}."]
     out += [f"Note: {note}" for note in plan.notes]
-    current: tuple[tuple[str, ...], str] | None = None
-    for change in sorted(plan.changes, key=lambda c: (_group_key(c), c.kind, c.key.parts)):
-        group = _group_key(change)
-        if current is None or group[0] != current[0]:
-            out.append("")
-            out.append(format_key(change.key.catalog))
-        if group[1] and (current is None or group != current):
-            out.append(f"  {group[1]}")
-        current = group
-        indent = "    " if group[1] else "  "
+    catalog: tuple[str, ...] | None = None
+    package: tuple[str, ...] | None = None
+    version: tuple[str, ...] | None = None
+    for change in sorted(plan.changes, key=_render_order):
+        p = change.key.parts
+        if p[:3] != catalog:
+            catalog, package, version = p[:3], None, None
+            out += ["", format_key(change.key.catalog)]
+        if change.kind >= Kind.PACKAGE and p[:4] != package:
+            package, version = p[:4], None
+            out.append(f"  {p[3]}")
+        if change.kind is Kind.TARGET and p[:6] != version:
+            version = p[:6]
+            out.append(f"      {_own_label(Key(Kind.VERSION, p[:6]))}")
+        if change.kind is Kind.VERSION:
+            version = p[:6]
+        indent = "  " * (int(change.kind) + 1)
         out += [indent + line for line in _change_lines(change, statuses.get(id(change)))]
     out.append("")
     out.append(plan_summary(plan))
