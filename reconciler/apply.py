@@ -119,7 +119,7 @@ class Applier:
                 self._level(pool, [x for x in ups if x[1].kind is kind], results)
             for kind in reversed(Kind):
                 self._level(pool, [x for x in downs if x[1].kind is kind], results)
-        refused = {g.label: g.reason for g in self._groups.values() if g.disabled}
+        refused = {g.label: g.reason for g in self._groups.values() if g.refusals}
         ordered = [results[i] for i, _ in indexed]
         return ApplyResult(ordered, interrupted=self.stop.is_set(), refused=refused)
 
@@ -161,8 +161,7 @@ class Applier:
         if result.status is not Status.DONE:
             with self._lock:
                 self._failed.add(change.key)
-        log_fn = log.info if result.status is Status.DONE else log.warning
-        log_fn(
+        log.info(
             "change",
             kind=change.kind.label,
             key=str(change.key),
@@ -295,11 +294,17 @@ class Applier:
             )
 
     def _refusal(self, change: Change, exc: ApiError) -> Exception:
-        if exc.status in (500, 405, 501):
-            return Refused(
-                f"the server refused to {change.action.value} a {change.kind.label}: {exc}"
+        if exc.status not in (500, 405, 501):
+            return exc
+        hint = ""
+        if change.kind in (Kind.VERSION, Kind.TARGET) and change.action is not Action.DELETE:
+            hint = (
+                " (current upstream Waldur makes versions and targets read-only through "
+                "its API and fills them only with its own EESSI/Spack loaders)"
             )
-        return exc
+        return Refused(
+            f"the server refused to {change.action.value} a {change.kind.label}: {exc}{hint}"
+        )
 
 
 def _is_duplicate(exc: ApiError) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -147,13 +148,18 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def _detail(response: httpx.Response) -> object:
+    """The error body: JSON as is; anything else summarised on one line (an HTML page by its
+    title), so that no page of markup lands in a message."""
     try:
         return response.json()
     except ValueError:
-        text = response.text.strip()
-        return f"non-JSON body ({response.headers.get('content-type', 'no content type')}): " + (
-            text[:120] + ("…" if len(text) > 120 else "")
-        )
+        text = response.text
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        summary = " ".join((title.group(1) if title else text).split())
+        if len(summary) > 120:
+            summary = summary[:119] + "…"
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return f"non-JSON body ({kind}): {summary}"
 
 
 class WaldurClient:

@@ -29,6 +29,7 @@ _PATH = re.compile(
     r"^/cvmfs/(?P<repo>[^/]+)/versions/(?P<eessi>[^/]+)/software/linux/"
     r"(?P<family>[^/]+)/(?P<micro>.+)$"
 )
+_URL = re.compile(r"^https?://[^\s/]+\S*$")
 PATH_TEMPLATE = (
     "/cvmfs/{repo}/versions/{{catalog_version}}/software/linux/"
     "{{cpu_family}}/{{cpu_microarchitecture}}"
@@ -105,9 +106,12 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
                 entry["targets"] = [_target(p) for p in sorted(paths)]
             versions.append(entry)
         package: dict[str, Any] = {"name": pkg_name}
-        for field in ("description", "homepage"):
-            if spec.get(field):
-                package[field] = str(spec[field]).strip()
+        description = str(spec.get("description") or "").strip()
+        if description:
+            package["description"] = description
+        homepage = str(spec.get("homepage") or "").strip()
+        if _URL.match(homepage):  # EESSI also lists "None", "(none)" and "hhttps://…"
+            package["homepage"] = homepage
         package["versions"] = versions
         packages.append(package)
     catalog = {

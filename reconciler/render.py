@@ -93,7 +93,7 @@ def render_text(plan: Plan, result: ApplyResult | None = None) -> str:
     if result is not None:
         out.append(result_summary(result))
         out += [
-            f"Refused by the server: {label}s: {why}"
+            f"Refused by the server ({label}): {why}"
             for label, why in sorted(result.refused.items())
         ]
     return "\n".join(out) + "\n"

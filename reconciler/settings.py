@@ -263,6 +263,10 @@ COMMON = (
     "retry_backoff",
     "ca_bundle",
     "allow_insecure_http",
+    "max_delete",
+    "max_delete_percent",
+    "lock_wait",
+    "lock_dir",
     "log_level",
     "log_format",
 )

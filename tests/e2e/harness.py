@@ -1,0 +1,119 @@
+"""What end-to-end tests share: run the real `reconcile` CLI, and read a server independently.
+
+`server_tree` reads waldur-sim with plain httpx over the API (not through the reconciler's
+observer), so assertions about "what the server holds" do not trust the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from reconciler.sim.launcher import SimProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+EESSI = SHARED / "data" / "eessi"
+RECONCILE = str(Path(sys.executable).with_name("reconcile"))
+
+
+def data_file(*parts: str) -> Path:
+    """A file under ../shared/data; a test that cannot find its data fails (never skips)."""
+    path = SHARED.joinpath("data", *parts)
+    assert path.is_file(), f"test data missing: {path} (the tests expect ../shared beside the repo)"
+    return path
+
+
+def reconcile(sim: SimProcess | None, *args: str, token: str | None = "staff",
+              env: dict[str, str] | None = None, timeout: float = 600,
+              api_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `reconcile` command against `sim` and capture its output."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("WALDUR_", "RECONCILE_"))}
+    if sim is not None or api_url:
+        full_env["WALDUR_API_URL"] = api_url or sim.api_url  # type: ignore[union-attr]
+    if token == "staff" and sim is not None:
+        full_env["WALDUR_API_TOKEN"] = sim.staff_token
+    elif token == "user" and sim is not None:
+        full_env["WALDUR_API_TOKEN"] = sim.user_token
+    elif token not in (None, "staff", "user"):
+        full_env["WALDUR_API_TOKEN"] = token
+    full_env["RECONCILE_LOCK_DIR"] = full_env.get("RECONCILE_LOCK_DIR", "/tmp")
+    full_env.update(env or {})
+    return subprocess.run([RECONCILE, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def plan_json(sim: SimProcess, *files: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    args = ["plan", "-o", "json", *extra]
+    for f in files:
+        args += ["-f", str(f)]
+    done = reconcile(sim, *args)
+    assert done.returncode in (0, 2), done.stderr
+    return json.loads(done.stdout)
+
+
+def write_yaml(path: Path, doc: Any) -> Path:
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _all_pages(client: httpx.Client, url: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    next_url: str | None = url
+    query: dict[str, Any] | None = {**params, "page_size": 300}
+    while next_url:
+        response = client.get(next_url, params=query)
+        response.raise_for_status()
+        items.extend(response.json())
+        next_url = response.links.get("next", {}).get("url")
+        query = None  # the next link carries the query
+    return items
+
+
+def server_tree(api_url: str) -> set[tuple[str, ...]]:
+    """Every (catalog, version, type, package, version, module_version, family, micro, path)
+    on the server, plus shorter tuples for objects with no children: the whole tree, read
+    with plain HTTP and the server's own embedding."""
+    tree: set[tuple[str, ...]] = set()
+    with httpx.Client(timeout=30) as client:
+        for cat in _all_pages(client, api_url + "marketplace-software-catalogs/"):
+            ckey = (cat["name"], cat["version"], cat["catalog_type"])
+            tree.add(ckey)
+            for pkg in _all_pages(client, api_url + "marketplace-software-packages/",
+                                  catalog_uuid=cat["uuid"]):
+                pkey = (*ckey, pkg["name"])
+                tree.add(pkey)
+                for ver in pkg["versions"]:
+                    vkey = (*pkey, ver["version"], ver["module_version"])
+                    tree.add(vkey)
+                    for tgt in ver["targets"]:
+                        family = tgt.get("cpu_family", tgt.get("target_name"))
+                        micro = tgt.get("cpu_microarchitecture", tgt.get("target_subtype"))
+                        path = tgt.get("path", tgt.get("location"))
+                        tree.add((*vkey, family, micro, path))
+    return tree
+
+
+def count_kinds(tree: set[tuple[str, ...]]) -> dict[str, int]:
+    sizes = {3: "catalog", 4: "package", 6: "version", 9: "target"}
+    counts = dict.fromkeys(sizes.values(), 0)
+    for item in tree:
+        counts[sizes[len(item)]] += 1
+    return counts
+
+
+def sim_stats(sim: SimProcess) -> dict[str, Any]:
+    return httpx.get(sim.api_url + "_sim/stats/", timeout=10).json()
+
+
+def writes(stats: dict[str, Any]) -> int:
+    return sum(sum(codes.values()) for method, codes in stats["requests"].items()
+               if method in ("POST", "PUT", "PATCH", "DELETE"))
