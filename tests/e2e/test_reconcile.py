@@ -12,8 +12,16 @@ import yaml
 from reconciler.desired import load_desired
 from reconciler.model import Kind
 
-from .harness import ROOT, count_kinds, plan_json, reconcile, server_tree, sim_stats, write_yaml
-from .harness import writes
+from .harness import (
+    ROOT,
+    count_kinds,
+    plan_json,
+    reconcile,
+    server_tree,
+    sim_stats,
+    write_yaml,
+    writes,
+)
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
 
