@@ -101,8 +101,18 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     return ["apply", *args]
 
 
-def emit(out: TextIO, settings: Settings, plan: Plan, result: ApplyResult | None) -> None:
-    text = render_json(plan, result) if settings.output == "json" else render_text(plan, result)
+def emit(
+    out: TextIO, settings: Settings, plan: Plan, result: ApplyResult | None, client: WaldurClient
+) -> None:
+    if settings.output == "json":
+        http = {
+            "requests": client.stats.total(),
+            "retries": client.stats.retries,
+            "read_path": plan.read_path,
+        }
+        text = render_json(plan, result, http)
+    else:
+        text = render_text(plan, result)
     out.write(text)
     out.flush()
 
@@ -134,7 +144,7 @@ def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO)
     write = args.command == "apply"
     with WaldurClient(client_config(settings)) as client, stop_on_signals() as stop:
         outcome = reconcile_once(settings, client, desired, write=write, stop=stop)
-    emit(out, settings, outcome.plan, outcome.result)
+    emit(out, settings, outcome.plan, outcome.result, client)
     if outcome.refusal is not None:
         raise outcome.refusal
     if not write and settings.detailed_exitcode and not outcome.plan.empty:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .apply import ApplyResult, ChangeResult, Status
+from .apply import ApplyResult, ChangeResult
 from .model import KEY_LENGTH, Key, Kind, format_key
 from .plan import Action, Change, Plan
 
@@ -133,7 +133,9 @@ def change_json(change: Change, result: ChangeResult | None = None) -> dict[str,
     return data
 
 
-def render_json(plan: Plan, result: ApplyResult | None = None) -> str:
+def render_json(
+    plan: Plan, result: ApplyResult | None = None, http: Mapping[str, Any] | None = None
+) -> str:
     results: Iterable[ChangeResult | None] = (
         result.results if result is not None else [None] * len(plan.changes)
     )
@@ -151,12 +153,6 @@ def render_json(plan: Plan, result: ApplyResult | None = None) -> str:
             "interrupted": result.interrupted,
             "refused": dict(sorted(result.refused.items())),
         }
+    if http is not None:
+        doc["http"] = dict(http)
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def failed_lines(result: ApplyResult) -> Sequence[str]:
-    return [
-        f"{r.change.action.value} {format_key(r.change.key)}: {r.status.value}: {r.message}"
-        for r in result.results
-        if r.status is not Status.DONE
-    ]

@@ -117,3 +117,25 @@ def sim_stats(sim: SimProcess) -> dict[str, Any]:
 def writes(stats: dict[str, Any]) -> int:
     return sum(sum(codes.values()) for method, codes in stats["requests"].items()
                if method in ("POST", "PUT", "PATCH", "DELETE"))
+
+
+def eessi_subset(tmp: Path, packages: int, snapshot: str = "json_data_detail_2026-02-21.json",
+                 name: str = "subset.yaml") -> Path:
+    """A desired file of the first `packages` packages of a real EESSI snapshot."""
+    from reconciler import eessi
+
+    source = data_file("eessi", snapshot) if "/" not in snapshot else data_file(
+        "eessi", *snapshot.split("/"))
+    doc = eessi.convert(eessi.load(source))
+    doc["catalogs"][0]["packages"] = doc["catalogs"][0]["packages"][:packages]
+    return write_yaml(tmp / name, doc)
+
+
+def server_counts(api_url: str) -> dict[str, int]:
+    """X-Result-Count of each collection: with `count_kinds(server_tree(...))` it shows that
+    no natural key is held twice."""
+    kinds = {"catalog": "catalogs", "package": "packages", "version": "versions",
+             "target": "targets"}
+    with httpx.Client(timeout=30) as client:
+        return {kind: int(client.head(f"{api_url}marketplace-software-{path}/")
+                          .headers["x-result-count"]) for kind, path in kinds.items()}
