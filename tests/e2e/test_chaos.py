@@ -64,8 +64,8 @@ def test_converges_through_faults_without_duplicates(sim, tmp_path, fault):
     clean.stop()
 
     server = sim(*FAULTS[fault], "--fault-seed", "7", db=db)
-    runs, retries, codes = 0, 0, []
-    for runs in range(1, 21):
+    retries, codes = 0, []
+    for _ in range(20):
         done = reconcile(server, "apply", "-o", "json", "-f", str(desired), env=FAST_RETRIES)
         codes.append(done.returncode)
         assert done.returncode in (0, 1, 3), done.stderr[-2000:]
@@ -79,7 +79,7 @@ def test_converges_through_faults_without_duplicates(sim, tmp_path, fault):
         if done.returncode == 0 and doc["summary"]["create"] == 0:
             break
     else:
-        pytest.fail(f"no convergence after {runs} runs: exit codes {codes}")
+        pytest.fail(f"no convergence after {len(codes)} runs: exit codes {codes}")
     stats = sim_stats(server)
     server.stop()
 
@@ -90,5 +90,5 @@ def test_converges_through_faults_without_duplicates(sim, tmp_path, fault):
     assert "DELETE" not in stats["requests"]  # zero deletes sent
     injected = sum(stats["faults"].values())
     assert injected > 0
-    print(f"\nchaos[{fault}]: runs={runs} exit codes={codes} faults={stats['faults']} "
+    print(f"\nchaos[{fault}]: runs={len(codes)} exit codes={codes} faults={stats['faults']} "
           f"retries={retries} requests={stats['total']} duplicates=0 deletes=0")

@@ -70,7 +70,7 @@ def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path
     proc.kill()
     proc.wait()
     partial = count_kinds(server_tree(server.api_url))
-    assert 0 < partial["target"]  # it was killed halfway
+    assert partial["target"] > 0  # it was killed halfway
     done = reconcile(server, "-f", str(desired))
     assert done.returncode == 0, done.stderr
     again = reconcile(server, "plan", "--detailed-exitcode", "-f", str(desired))

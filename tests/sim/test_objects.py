@@ -128,13 +128,13 @@ def test_package_version_and_target_shapes_and_defaults(api: Api) -> None:
 def test_packages_embed_versions_and_targets_in_detail_and_list(api: Api) -> None:
     catalog = api.catalog()
     package = api.package(catalog, homepage="https://www.gromacs.org", is_extension=True)
-    old = api.version(package, version="2023.3", module_version="2023.3-foss-2023a")
     new = api.version(
         package, version="2024.4", module_version="2024.4-foss-2023b", release_date="2024-05-02"
     )
+    old = api.version(package, version="2023.3", module_version="2023.3-foss-2023a")
     zen3 = api.target(new, cpu_microarchitecture="amd/zen3", path="/cvmfs/x86_64/amd/zen3")
     neo = api.target(new, cpu_family="aarch64", cpu_microarchitecture="neoverse_v1")
-    expected = [
+    expected = [  # versions in natural-key order too, whatever the creation order
         {
             "uuid": old["uuid"],
             "version": "2023.3",
@@ -147,18 +147,18 @@ def test_packages_embed_versions_and_targets_in_detail_and_list(api: Api) -> Non
             "version": "2024.4",
             "module_version": "2024.4-foss-2023b",
             "release_date": "2024-05-02",
-            "targets": [
-                {
-                    "uuid": zen3["uuid"],
-                    "cpu_family": "x86_64",
-                    "cpu_microarchitecture": "amd/zen3",
-                    "path": "/cvmfs/x86_64/amd/zen3",
-                },
+            "targets": [  # in natural-key order: aarch64 before x86_64
                 {
                     "uuid": neo["uuid"],
                     "cpu_family": "aarch64",
                     "cpu_microarchitecture": "neoverse_v1",
                     "path": "",
+                },
+                {
+                    "uuid": zen3["uuid"],
+                    "cpu_family": "x86_64",
+                    "cpu_microarchitecture": "amd/zen3",
+                    "path": "/cvmfs/x86_64/amd/zen3",
                 },
             ],
         },

@@ -110,7 +110,8 @@ def paged(items: list[dict], page_size: int, shrink_after: int | None = None):
         total = len(items) - (1 if shrink_after and n > shrink_after else 0)
         chunk = items[(page - 1) * page_size: page * page_size]
         last = max(1, -(-total // page_size))
-        link = f'<http://127.0.0.1:9/api/x/>; rel="first", <http://127.0.0.1:9/api/x/?page={last}>; rel="last"'
+        base = "http://127.0.0.1:9/api/x/"
+        link = f'<{base}>; rel="first", <{base}?page={last}>; rel="last"'
         return httpx.Response(200, json=chunk, headers={"X-Result-Count": str(total), "Link": link})
 
     return handler
@@ -126,7 +127,7 @@ def test_listing_reads_every_page():
 
 def test_listing_that_changes_midway_is_read_again_then_marked_incomplete():
     items = [{"uuid": f"{i:032x}"} for i in range(25)]
-    client, seen = client_for(paged(items, 10, shrink_after=1))
+    client, _ = client_for(paged(items, 10, shrink_after=1))
     listing = client.list_all(Kind.TARGET)
     assert not listing.complete and "count" in listing.reason
     assert listing.requests == 9  # three attempts of three pages

@@ -1,7 +1,14 @@
 """The pure planning stage on plain data."""
 
-from reconciler.model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
-from reconciler.model import catalog_key
+from reconciler.model import (
+    CatalogPolicy,
+    DesiredState,
+    Key,
+    Kind,
+    ObservedState,
+    Record,
+    catalog_key,
+)
 from reconciler.plan import Action, make_plan, normalise
 
 CAT = catalog_key("EESSI", "2023.06")
