@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -12,6 +19,7 @@ from .client import ClientStats
 from .model import Kind
 
 RUN_RESULTS = ("success", "failure", "refused")
+disable_created_metrics()  # the *_created series only add noise to dashboards
 
 
 class _HttpCollector(Collector):
