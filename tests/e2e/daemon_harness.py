@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,10 +45,8 @@ class DaemonProcess:
         for line in self.proc.stderr:
             with self._lock:
                 self.raw.append(line)
-                try:
+                with contextlib.suppress(ValueError):  # a non-JSON line stays in .raw only
                     self.events.append(json.loads(line))
-                except ValueError:
-                    pass
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
