@@ -78,3 +78,10 @@ def test_options_table_lists_every_option():
     table = options_markdown()
     for option in OPTIONS.values():
         assert option.flag in table and option.env in table
+
+
+def test_readme_configuration_table_is_the_generated_one():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert options_markdown() in readme, "README is stale: paste `reconcile options` output"
