@@ -74,6 +74,12 @@ class Api:
         assert response.status_code == 200, response.text
         return int(response.headers["X-Result-Count"])
 
+    def send(
+        self, method: str, url: str, content: bytes, content_type: str = "application/json"
+    ) -> httpx.Response:
+        """Send raw bytes as a staff user's request body."""
+        return self.request(method, url, content=content, headers={"Content-Type": content_type})
+
     def post(self, kind: str, body: Any, who: str | None = "staff") -> httpx.Response:
         """POST `body` as JSON (even `None`, sent as `null`)."""
         headers = {"Content-Type": "application/json"}

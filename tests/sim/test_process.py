@@ -152,3 +152,21 @@ def test_a_chunked_body_is_read(sim: Any) -> None:
         },
     )
     assert (response.status_code, response.json()["name"]) == (201, "chunked")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--read-only-kinds", "version,offering"], "unknown: offering"),
+        (["--fault-rate", "1.5"], "must be between 0 and 1"),
+        (["--fault-methods", "FETCH"], "unknown: fetch"),
+        (["--dialect", "future"], "invalid choice"),
+    ],
+)
+def test_bad_flags_are_refused_with_status_2(args: list[str], message: str) -> None:
+    script = Path(sys.executable).parent / "waldur-sim"  # the installed console script
+    result = subprocess.run(
+        [script, "--port", "0", *args], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -72,12 +72,7 @@ def test_post_is_a_500_with_a_non_json_body(
 
 def test_post_still_parses_the_body_first(readonly: tuple[Api, Tree]) -> None:
     api, _ = readonly
-    response = api.request(
-        "POST",
-        api.collection("version"),
-        content=b"{oops",
-        headers={"Content-Type": "application/json"},
-    )
+    response = api.send("POST", api.collection("version"), b"{oops")
     assert response.status_code == 400
     assert api.post("target", []).json() == {
         "non_field_errors": ["Invalid data. Expected a dictionary, but got list."]
