@@ -1,12 +1,19 @@
-"""Render plans and apply results for people (text) and for machines (JSON)."""
+"""Render plans and apply results for people (text) and for machines (JSON).
+
+Text is coloured only when asked (`use_colour`: a terminal, and no ``NO_COLOR``): ``+``
+green, ``~`` yellow, ``-`` red, failures red, catalogs and the summary bold. Without colour
+the text is byte-for-byte the same minus the escape codes (the golden files check it).
+Markdown, for merge-request comments, is in `render_markdown`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TextIO
 
-from .apply import ApplyResult, ChangeResult
+from .apply import ApplyResult, ChangeResult, Status
 from .model import KEY_LENGTH, Key, Kind, format_key
 from .plan import Action, Change, Plan
 
@@ -22,6 +29,30 @@ KEY_NAMES = (
     "cpu_family",
     "cpu_microarchitecture",
 )
+
+
+_ANSI = {"bold": "1", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
+ACTION_COLOUR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+
+
+def use_colour(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour for a terminal only, unless NO_COLOR is set (https://no-color.org) or the
+    terminal is dumb."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Paint:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        if not self.enabled or not text:
+            return text
+        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
 
 
 def key_json(key: Key) -> dict[str, str]:
@@ -44,8 +75,9 @@ def _own_label(key: Key) -> str:
     return f"{p[6]}/{p[7]}"
 
 
-def _change_lines(change: Change, status: ChangeResult | None) -> list[str]:
-    head = f"{SYMBOL[change.action]} {change.kind.label} {_own_label(change.key)}"
+def change_lines(change: Change, status: ChangeResult | None, paint: Paint) -> list[str]:
+    colour = ACTION_COLOUR[change.action]
+    head = paint(f"{SYMBOL[change.action]} {change.kind.label} {_own_label(change.key)}", colour)
     if change.action is Action.CREATE and change.kind is Kind.TARGET and change.after:
         path = change.after.get("path")
         if path:
@@ -53,10 +85,12 @@ def _change_lines(change: Change, status: ChangeResult | None) -> list[str]:
     if change.cascade:
         head += f"  (and {change.cascade} object{'s' if change.cascade != 1 else ''} below it)"
     if status is not None:
-        head += f"  [{status.status.value}{': ' + status.message if status.message else ''}]"
+        text = f"[{status.status.value}{': ' + status.message if status.message else ''}]"
+        head += "  " + paint(text, "green" if status.status is Status.DONE else "red")
     lines = [head]
     for f in change.fields:
-        lines.append(f"    {f.name}: {_short(f.old)} → {_short(f.new)}")
+        old, new = paint(_short(f.old), "red"), paint(_short(f.new), "green")
+        lines.append(f"    {f.name}: {old} → {new}")
     return lines
 
 
@@ -66,10 +100,16 @@ def _render_order(change: Change) -> tuple[tuple[str, ...], ...]:
     return p[:3], p[3:4], p[4:6], p[6:]
 
 
-def render_text(plan: Plan, result: ApplyResult | None = None) -> str:
+def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool = False) -> str:
+    paint = Paint(colour)
     statuses = {id(r.change): r for r in result.results} if result else {}
-    out = [f"API dialect: {plan.dialect} ({plan.dialect_reason}); read via {plan.read_path}."]
-    out += [f"Note: {note}" for note in plan.notes]
+    out = [
+        paint(
+            f"API dialect: {plan.dialect} ({plan.dialect_reason}); read via {plan.read_path}.",
+            "dim",
+        )
+    ]
+    out += [paint(f"Note: {note}", "yellow") for note in plan.notes]
     catalog: tuple[str, ...] | None = None
     package: tuple[str, ...] | None = None
     version: tuple[str, ...] | None = None
@@ -77,7 +117,7 @@ def render_text(plan: Plan, result: ApplyResult | None = None) -> str:
         p = change.key.parts
         if p[:3] != catalog:
             catalog, package, version = p[:3], None, None
-            out += ["", format_key(change.key.catalog)]
+            out += ["", paint(format_key(change.key.catalog), "bold")]
         if change.kind >= Kind.PACKAGE and p[:4] != package:
             package, version = p[:4], None
             out.append(f"  {p[3]}")
@@ -87,13 +127,15 @@ def render_text(plan: Plan, result: ApplyResult | None = None) -> str:
         if change.kind is Kind.VERSION:
             version = p[:6]
         indent = "  " * (int(change.kind) + 1)
-        out += [indent + line for line in _change_lines(change, statuses.get(id(change)))]
+        lines = change_lines(change, statuses.get(id(change)), paint)
+        out += [indent + line for line in lines]
     out.append("")
-    out.append(plan_summary(plan))
+    out.append(paint(plan_summary(plan), "bold"))
     if result is not None:
-        out.append(result_summary(result))
+        ok = result.exit_code == 0
+        out.append(paint(result_summary(result), "green" if ok else "red"))
         out += [
-            f"Refused by the server ({label}): {why}"
+            paint(f"Refused by the server ({label}): {why}", "red")
             for label, why in sorted(result.refused.items())
         ]
     return "\n".join(out) + "\n"

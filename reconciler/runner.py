@@ -77,6 +77,7 @@ def reconcile_once(
     write: bool,
     stop: threading.Event | None = None,
     on_result: Callable[[ChangeResult], None] | None = None,
+    on_start: Callable[[Plan], None] | None = None,
 ) -> Outcome:
     """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock."""
     lock = (
@@ -99,6 +100,8 @@ def reconcile_once(
             return outcome
         if write and not plan.empty:
             require_staff(client)
+            if on_start is not None:  # e.g. a progress bar, which needs the total first
+                on_start(plan)
             outcome.result = apply_plan(
                 client, plan, concurrency=settings.concurrency, stop=stop, on_result=on_result
             )

@@ -99,9 +99,38 @@ OPTIONS: dict[str, Option] = {
             "--output",
             "RECONCILE_OUTPUT",
             "text",
-            "output format",
-            choices=("text", "json"),
+            "output format: text (coloured on a terminal unless NO_COLOR is set), json, or "
+            "markdown (for a merge-request comment)",
+            choices=("text", "json", "markdown"),
             short="-o",
+        ),
+        Option(
+            "--out",
+            "RECONCILE_OUT",
+            "",
+            "plan: also save the plan to this file, for `reconcile apply FILE`; export and "
+            "import: the file to write, also `-o FILE` there (default: standard output)",
+        ),
+        Option(
+            "--progress",
+            "RECONCILE_PROGRESS",
+            "auto",
+            "apply: progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% "
+            "otherwise), bar, lines or none; never with --output json",
+            choices=("auto", "bar", "lines", "none"),
+        ),
+        Option(
+            "--catalog",
+            "RECONCILE_CATALOG",
+            "",
+            "export: NAME or NAME@VERSION of a catalog to export, repeatable (comma-separated "
+            "in the environment); default every catalog",
+        ),
+        Option(
+            "--eessi-repository",
+            "RECONCILE_EESSI_REPOSITORY",
+            "software.eessi.io",
+            "import eessi (API format): the CernVM-FS repository of the install paths",
         ),
         Option(
             "--detailed-exitcode",
@@ -238,7 +267,7 @@ OPTIONS: dict[str, Option] = {
             "--log-level",
             "RECONCILE_LOG_LEVEL",
             "warning",
-            "log level (logs go to stderr)",
+            "log level (logs go to stderr); the daemon defaults to info",
             choices=("debug", "info", "warning", "error"),
         ),
         Option(
@@ -297,7 +326,7 @@ def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     for name in names:
         o = OPTIONS[name]
         flags = [o.short, o.flag] if o.short else [o.flag]
-        help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]"
+        help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]".replace("%", "%%")
         if o.is_bool:
             parser.add_argument(
                 *flags, dest=o.dest, action="store_const", const=True, default=None, help=help_text
