@@ -87,22 +87,46 @@ def reconcile_once(
     )
     with lock:
         plan = make_plan(desired, observe(client, desired, settings.api_dialect))
-        outcome = Outcome(desired, plan)
-        try:
-            guards.check(
-                plan,
-                desired,
-                max_delete=settings.max_delete,
-                max_delete_percent=settings.max_delete_percent,
-            )
-        except GuardRefused as refusal:
-            outcome.refusal = refusal
-            return outcome
-        if write and not plan.empty:
-            require_staff(client)
-            if on_start is not None:  # e.g. a progress bar, which needs the total first
-                on_start(plan)
-            outcome.result = apply_plan(
-                client, plan, concurrency=settings.concurrency, stop=stop, on_result=on_result
-            )
+        return guard_and_apply(
+            settings,
+            client,
+            desired,
+            plan,
+            write=write,
+            stop=stop,
+            on_result=on_result,
+            on_start=on_start,
+        )
+
+
+def guard_and_apply(
+    settings: Settings,
+    client: WaldurClient,
+    desired: DesiredState,
+    plan: Plan,
+    *,
+    write: bool,
+    stop: threading.Event | None = None,
+    on_result: Callable[[ChangeResult], None] | None = None,
+    on_start: Callable[[Plan], None] | None = None,
+) -> Outcome:
+    """Check the guards on `plan` and, when `write`, apply it (the caller holds the lock)."""
+    outcome = Outcome(desired, plan)
+    try:
+        guards.check(
+            plan,
+            desired,
+            max_delete=settings.max_delete,
+            max_delete_percent=settings.max_delete_percent,
+        )
+    except GuardRefused as refusal:
+        outcome.refusal = refusal
         return outcome
+    if write and not plan.empty:
+        require_staff(client)
+        if on_start is not None:  # e.g. a progress bar, which needs the total first
+            on_start(plan)
+        outcome.result = apply_plan(
+            client, plan, concurrency=settings.concurrency, stop=stop, on_result=on_result
+        )
+    return outcome

@@ -21,14 +21,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import dialect as dialects
-from . import guards, locks
-from .apply import ChangeResult, apply_plan
+from . import locks
+from .apply import ChangeResult
 from .client import WaldurClient
 from .errors import GuardRefused
 from .model import Key, Kind, ObservedState, Record, format_key
 from .observe import observe
 from .plan import Action, Plan, make_plan
-from .runner import Outcome, load, require_staff
+from .runner import Outcome, guard_and_apply, load
 from .savedplan import SavedChange, SavedPlan, file_digest, plain
 from .settings import Settings
 from .writer import public_url
@@ -187,22 +187,13 @@ def apply_saved(
         if problems:
             raise _refuse(saved, problems)
         plan = rebuild(saved, fresh, dict(make_plan(desired, fresh).live_counts))
-        outcome = Outcome(desired, plan)
-        try:
-            guards.check(
-                plan,
-                desired,
-                max_delete=settings.max_delete,
-                max_delete_percent=settings.max_delete_percent,
-            )
-        except GuardRefused as refusal:
-            outcome.refusal = refusal
-            return outcome
-        if not plan.empty:
-            require_staff(client)
-            if on_start is not None:
-                on_start(plan)
-            outcome.result = apply_plan(
-                client, plan, concurrency=settings.concurrency, stop=stop, on_result=on_result
-            )
-        return outcome
+        return guard_and_apply(
+            settings,
+            client,
+            desired,
+            plan,
+            write=True,
+            stop=stop,
+            on_result=on_result,
+            on_start=on_start,
+        )
