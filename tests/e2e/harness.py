@@ -102,6 +102,18 @@ def server_tree(api_url: str) -> set[tuple[str, ...]]:
     return tree
 
 
+def desired_tree(path: Path) -> set[tuple[str, ...]]:
+    """The tree a desired file declares, in the shape `server_tree` reports."""
+    from reconciler.desired import load_desired
+    from reconciler.model import Kind
+
+    tree: set[tuple[str, ...]] = set()
+    for key, record in load_desired([path]).records.items():
+        is_target = key.kind is Kind.TARGET
+        tree.add((*key.parts, record.fields.get("path", "")) if is_target else key.parts)
+    return tree
+
+
 def count_kinds(tree: set[tuple[str, ...]]) -> dict[str, int]:
     sizes = {3: "catalog", 4: "package", 6: "version", 9: "target"}
     counts = dict.fromkeys(sizes.values(), 0)

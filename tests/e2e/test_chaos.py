@@ -12,11 +12,9 @@ import json
 
 import pytest
 
-from reconciler.desired import load_desired
-from reconciler.model import Kind
-
 from .harness import (
     count_kinds,
+    desired_tree,
     eessi_subset,
     reconcile,
     server_counts,
@@ -43,14 +41,6 @@ FAULTS = {
 BYSTANDER = {"catalogs": [{"name": "Local", "version": "1", "packages": [
     {"name": "mytool", "versions": [{"version": "1.0", "targets": [
         {"architecture": "x86_64/generic", "path": "/opt/mytool"}]}]}]}]}
-
-
-def expected(path) -> set[tuple[str, ...]]:
-    tree = set()
-    for key, record in load_desired([path]).records.items():
-        tree.add((*key.parts, record.fields.get("path", "")) if key.kind is Kind.TARGET
-                 else key.parts)
-    return tree
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -85,7 +75,7 @@ def test_converges_through_faults_without_duplicates(sim, tmp_path, fault):
 
     check = sim(db=db)
     tree = server_tree(check.api_url)
-    assert tree == expected(desired) | untouched
+    assert tree == desired_tree(desired) | untouched
     assert server_counts(check.api_url) == count_kinds(tree)  # no natural key twice
     assert "DELETE" not in stats["requests"]  # zero deletes sent
     injected = sum(stats["faults"].values())

@@ -9,12 +9,10 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.desired import load_desired
-from reconciler.model import Kind
-
 from .harness import (
     ROOT,
     count_kinds,
+    desired_tree,
     plan_json,
     reconcile,
     server_tree,
@@ -24,18 +22,6 @@ from .harness import (
 )
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
-
-
-def expected_tree(path) -> set[tuple[str, ...]]:
-    """The tree a desired file declares, as `server_tree` reports it."""
-    state = load_desired([path])
-    tree = set()
-    for key, record in state.records.items():
-        if key.kind is Kind.TARGET:
-            tree.add((*key.parts, record.fields.get("path", "")))
-        else:
-            tree.add(key.parts)
-    return tree
 
 
 @pytest.mark.parametrize("dialect", ["legacy", "current"])
@@ -51,7 +37,7 @@ def test_plan_apply_plan_converges_in_both_dialects(sim, dialect):
     summary = first.stdout.strip().splitlines()[-1]
     created = int(summary.split()[1])
     assert f"Apply: {created} done, 0 failed" in applied.stdout
-    assert server_tree(server.api_url) == expected_tree(EXAMPLE)
+    assert server_tree(server.api_url) == desired_tree(EXAMPLE)
 
     again = reconcile(server, "--dry-run", "--detailed-exitcode", "-f", str(EXAMPLE))
     assert again.returncode == 0, again.stdout + again.stderr
