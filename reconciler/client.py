@@ -169,6 +169,8 @@ class WaldurClient:
         self.config = config
         self.api_url = normalise_api_url(config.api_url)
         check_transport_security(self.api_url, config.allow_insecure_http)
+        # Joined once: observe builds a detail URL for every embedded version and target.
+        self._collections = {kind: urljoin(self.api_url, path) for kind, path in ENDPOINTS.items()}
         headers = {"Accept": "application/json", "User-Agent": "waldur-catalog-reconciler"}
         if config.token is not None:
             headers["Authorization"] = f"Token {config.token.get_secret_value()}"
@@ -198,10 +200,10 @@ class WaldurClient:
 
     # -- URLs -----------------------------------------------------------------------------
     def collection_url(self, kind: Kind) -> str:
-        return urljoin(self.api_url, ENDPOINTS[kind])
+        return self._collections[kind]
 
     def detail_url(self, kind: Kind, uuid: str) -> str:
-        return f"{self.collection_url(kind)}{uuid.replace('-', '')}/"
+        return f"{self._collections[kind]}{uuid.replace('-', '')}/"
 
     def _path(self, url: str) -> str:
         return urlsplit(url).path

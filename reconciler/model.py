@@ -34,11 +34,16 @@ class Kind(IntEnum):
 
     @property
     def parent(self) -> Kind | None:
-        return None if self is Kind.CATALOG else Kind(self - 1)
+        return _PARENT_KIND[self]
 
     @property
     def child(self) -> Kind | None:
-        return None if self is Kind.TARGET else Kind(self + 1)
+        return _CHILD_KIND[self]
+
+
+# Looked up for every record read or planned: a table, not an Enum call per use.
+_PARENT_KIND: dict[Kind, Kind | None] = {k: Kind(k - 1) if k else None for k in Kind}
+_CHILD_KIND: dict[Kind, Kind | None] = {k: Kind(k + 1) if k < Kind.TARGET else None for k in Kind}
 
 
 #: Fields of each kind that form its natural key, in key order (own part only).

@@ -29,13 +29,20 @@ PER_KIND = "per-kind listings"
 
 @dataclass
 class _Reader:
-    """Accumulates records and the completeness of every listing read."""
+    """Accumulates records and the completeness of every listing read.
+
+    Memory matters at catalog scale (a no-op of 100,000 targets must stay well under 300 MB):
+    each raw package tree is dropped as soon as it is read, only the first target's dialect is
+    kept (not the targets), and a key the desired state also has is stored as the desired
+    state's own `Key` object (`canonical`), so the two states share their keys.
+    """
 
     client: WaldurClient
+    canonical: Mapping[Key, Key] = field(default_factory=dict)
     records: dict[Key, Record] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-    targets_seen: list[Mapping[str, Any]] = field(default_factory=list)
+    dialect_seen: str | None = None  # the dialect of the first target that shows one
     requests: int = 0
     paths: set[str] = field(default_factory=set)
 
@@ -46,13 +53,17 @@ class _Reader:
             self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
         return result.items
 
+    def key(self, key: Key) -> Key:
+        return self.canonical.get(key, key)
+
     def add(self, record: Record) -> None:
-        if record.key in self.records:
-            self.duplicates.append(
-                f"{record.key} (uuids {self.records[record.key].uuid}, {record.uuid})"
-            )
-            return
-        self.records[record.key] = record
+        have = self.records.get(record.key)
+        if have is None:
+            self.records[record.key] = record
+        elif have.uuid != record.uuid:
+            self.duplicates.append(f"{record.key} (uuids {have.uuid}, {record.uuid})")
+        # else: one object read twice, on two pages of a listing that moved while it was read;
+        # the listing is marked incomplete already, and the server holds the object once.
 
 
 def _values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,7 +74,7 @@ def observe(
     client: WaldurClient, desired: DesiredState, api_dialect: str = "auto"
 ) -> ObservedState:
     """Read the declared catalogs and everything under them from the server."""
-    reader = _Reader(client)
+    reader = _Reader(client, canonical={key: key for key in desired.records})
     live_catalogs: dict[Key, Mapping[str, Any]] = {}
     for obj in reader.listing(Kind.CATALOG):
         key = catalog_key(
@@ -73,12 +84,14 @@ def observe(
         )
         if key not in desired.policies:
             continue
+        key = reader.key(key)
         reader.add(Record(key, _values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url")))
         live_catalogs[key] = obj
     for key, obj in live_catalogs.items():
         if desired.policies[key].absent:
             continue  # deleted whole; its subtree's size comes from the catalog's counts
         _read_catalog(reader, key, obj)
+    reader.canonical = {}
     chosen, reason = _choose_dialect(client, reader, api_dialect)
     complete = not reader.problems
     state = ObservedState(
@@ -104,14 +117,16 @@ def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> 
     embedded = all("versions" in p for p in packages)
     reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
     by_name: dict[str, Key] = {}
-    for pkg in packages:
-        key = cat_key.child(str(pkg.get("name", "")))
+    packages.reverse()  # then popped: front to back, each raw tree freed once it is read
+    while packages:
+        pkg = packages.pop()
+        key = reader.key(cat_key.child(str(pkg.get("name", ""))))
         by_name[key.parts[3]] = key
         reader.add(Record(key, _values(Kind.PACKAGE, pkg), pkg.get("uuid"), pkg.get("url")))
         if embedded:
             for version in pkg.get("versions") or []:
                 _add_version(reader, key, version, version.get("targets") or [])
-    if not embedded and packages:
+    if not embedded and by_name:
         _read_per_kind(reader, catalog, by_name)
 
 
@@ -119,17 +134,22 @@ def _add_version(
     reader: _Reader, pkg_key: Key, version: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]
 ) -> None:
     client = reader.client
-    key = pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
+    key = reader.key(
+        pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
+    )
     uuid = str(version.get("uuid", ""))
     url = version.get("url") or client.detail_url(Kind.VERSION, uuid)
     reader.add(Record(key, _values(Kind.VERSION, version), uuid, url))
     for target in targets:
-        reader.targets_seen.append(target)
+        if reader.dialect_seen is None:
+            reader.dialect_seen = dialects.dialect_of(target)
         if not dialects.is_cpu_target(target):
             continue
         fields = dialects.target_from_wire(target)
-        t_key = key.child(
-            str(fields.pop("cpu_family", "")), str(fields.pop("cpu_microarchitecture", ""))
+        t_key = reader.key(
+            key.child(
+                str(fields.pop("cpu_family", "")), str(fields.pop("cpu_microarchitecture", ""))
+            )
         )
         t_uuid = str(target.get("uuid", ""))
         t_url = target.get("url") or client.detail_url(Kind.TARGET, t_uuid)
@@ -156,7 +176,7 @@ def _read_per_kind(reader: _Reader, catalog: Mapping[str, Any], by_name: dict[st
 
 
 def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple[str, str]:
-    found = dialects.detect(reader.targets_seen)
+    found = reader.dialect_seen
     if wanted in dialects.DIALECTS:
         if found and found != wanted:
             raise ConfigError(

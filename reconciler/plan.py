@@ -15,17 +15,19 @@ read the same `Plan`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from deepdiff import DeepDiff
-
-from .model import DesiredState, Key, Kind, ObservedState, Record
+from .model import KEY_LENGTH, CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
 
 URL_FIELDS = frozenset({"homepage", "source_url"})
 NULLABLE_TEXT = frozenset({"description", "homepage", "source_url", "path", "release_date"})
+#: Length of the parent's key parts, per kind: the loops below look parents and catalogs up by
+#: slices of `Key.parts` (plain tuples) instead of building a `Key` per record.
+_PARENT_LENGTH = {kind: KEY_LENGTH[kind.parent] for kind in Kind if kind.parent is not None}
 
 
 class Action(StrEnum):
@@ -100,6 +102,8 @@ def diff_fields(desired: Record, observed: Record) -> tuple[FieldChange, ...]:
             continue
         detail = ""
         if isinstance(want, dict | list) and isinstance(have, dict | list):
+            from deepdiff import DeepDiff  # only for nested values (metadata): 20 ms to import
+
             detail = DeepDiff(have, want, verbose_level=2).pretty()
         changes.append(FieldChange(name, have, want, detail))
     return tuple(changes)
@@ -113,16 +117,22 @@ def _before(record: Record) -> dict[str, Any]:
     return {**record.key.own(), **record.fields}
 
 
+def _policies(desired: DesiredState) -> dict[tuple[str, ...], CatalogPolicy]:
+    """Each declared catalog's policy, by the catalog's key parts (`key.parts[:3]`)."""
+    return {key.parts: policy for key, policy in desired.policies.items()}
+
+
 def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
     live = observed.records
+    policies = _policies(desired)
     ups: list[Change] = []
     for key, want in desired.records.items():
-        policy = desired.policies[key.catalog]
-        if policy.absent:
+        if policies[key.parts[:3]].absent:
             continue
         have = live.get(key)
         if have is None:
-            parent = live.get(key.parent) if key.parent else None
+            parent_key = key.parent
+            parent = live.get(parent_key) if parent_key is not None else None
             ups.append(
                 Change(
                     Action.CREATE,
@@ -188,12 +198,13 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
 def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Change], dict[Key, int]]:
     """The topmost live objects that must go, and how many descendants go with each."""
     wanted = desired.records
-    top_of: dict[Key, Key] = {}  # a deleted object → the delete that removes it
+    policies = _policies(desired)
+    top_of: dict[tuple[str, ...], Key] = {}  # a deleted object's parts → the delete removing it
     cascades: dict[Key, int] = {}
     changes: list[Change] = []
     for key in sorted(observed.records, key=lambda k: k.kind):
         record = observed.records[key]
-        policy = desired.policies[key.catalog]
+        policy = policies[key.parts[:3]]
         if key.kind is Kind.CATALOG:
             if policy.absent:
                 changes.append(
@@ -203,16 +214,14 @@ def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Chang
                 )
                 cascades[key] = observed.catalog_sizes.get(key, 0)
             continue
-        parent = key.parent
-        assert parent is not None
-        if parent in top_of:
-            top = top_of[parent]
-            top_of[key] = top
+        top = top_of.get(key.parts[: _PARENT_LENGTH[key.kind]])
+        if top is not None:
+            top_of[key.parts] = top
             cascades[top] = cascades.get(top, 0) + 1
             continue
         if key in wanted or not policy.prune or policy.absent:
             continue
-        top_of[key] = key
+        top_of[key.parts] = key
         changes.append(
             Change(Action.DELETE, key, before=_before(record), uuid=record.uuid, url=record.url)
         )
@@ -222,9 +231,6 @@ def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Chang
 def _live_counts(observed: ObservedState) -> dict[Key, int]:
     """Objects held below each live declared catalog, for the mass-deletion guard."""
     counts: dict[Key, int] = dict(observed.catalog_sizes)
-    seen: dict[Key, int] = {}
-    for key in observed.records:
-        if key.kind is not Kind.CATALOG:
-            seen[key.catalog] = seen.get(key.catalog, 0) + 1
-    counts.update(seen)
+    seen = Counter(key.parts[:3] for key in observed.records if key.kind is not Kind.CATALOG)
+    counts.update({Key(Kind.CATALOG, parts): n for parts, n in seen.items()})
     return counts

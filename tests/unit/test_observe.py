@@ -1,0 +1,98 @@
+"""The observer's bookkeeping, against a scripted server: duplicates, shared keys, dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from reconciler.client import ClientConfig, WaldurClient
+from reconciler.model import CatalogPolicy, DesiredState, Kind, Record, catalog_key
+from reconciler.observe import observe
+
+CAT = catalog_key("EESSI", "2023.06")
+PKG = CAT.child("GROMACS")
+VER = PKG.child("2024.4", "2024.4-foss-2023b")
+TGT = VER.child("x86_64", "amd/zen3")
+
+
+def target(uuid: str) -> dict[str, Any]:
+    return {"uuid": uuid, "cpu_family": "x86_64", "cpu_microarchitecture": "amd/zen3", "path": "/p"}
+
+
+def version(uuid: str, *targets: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uuid": uuid,
+        "version": "2024.4",
+        "module_version": "2024.4-foss-2023b",
+        "release_date": None,
+        "targets": list(targets),
+    }
+
+
+def server(packages: list[dict[str, Any]], count: int | None = None) -> WaldurClient:
+    """One catalog with `packages` (one page), announcing `count` of them."""
+    catalog = {
+        "uuid": "c1",
+        "url": "http://x/api/marketplace-software-catalogs/c1/",
+        "name": "EESSI",
+        "version": "2023.06",
+        "catalog_type": "binary_runtime",
+    }
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = [catalog] if "catalogs" in request.url.path else packages
+        total = len(body) if count is None or body is not packages else count
+        return httpx.Response(200, json=body, headers={"X-Result-Count": str(total)})
+
+    config = ClientConfig(api_url="http://127.0.0.1:9/api/")
+    return WaldurClient(config, transport=httpx.MockTransport(handle))
+
+
+def package(uuid: str, *versions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uuid": uuid,
+        "url": f"http://x/api/marketplace-software-packages/{uuid}/",
+        "name": "GROMACS",
+        "versions": list(versions),
+    }
+
+
+def desired() -> DesiredState:
+    state = DesiredState(policies={CAT: CatalogPolicy()})
+    for key in (CAT, PKG, VER, TGT):
+        state.records[key] = Record(key)
+    return state
+
+
+def test_two_objects_under_one_key_are_reported_with_both_uuids():
+    client = server([package("p1", version("v1", target("t1"), target("t2")))])
+    observed = observe(client, desired())
+    assert observed.complete
+    assert observed.duplicates == [f"{TGT} (uuids t1, t2)"]
+    assert observed.records[TGT].uuid == "t1"
+
+
+def test_one_object_read_twice_is_no_duplicate_but_the_read_is_incomplete():
+    # A listing that moved between two page reads returns a package on both pages.
+    twice = package("p1", version("v1", target("t1")))
+    client = server([twice, twice], count=2)
+    observed = observe(client, desired())
+    assert observed.duplicates == []
+    assert not observed.complete and "distinct" in observed.incomplete_reason
+
+
+def test_observed_keys_are_the_desired_keys_and_the_dialect_is_read_from_a_target():
+    want = desired()
+    client = server([package("p1", version("v1", target("t1")))])
+    observed = observe(client, want)
+    shared = {id(k) for k in want.records}
+    assert {id(k) for k in observed.records} == shared  # one Key object per key, not two
+    assert observed.dialect == "legacy"
+    assert observed.records[TGT].url == "http://127.0.0.1:9/api/marketplace-software-targets/t1/"
+    assert [k.kind for k in observed.records] == [
+        Kind.CATALOG,
+        Kind.PACKAGE,
+        Kind.VERSION,
+        Kind.TARGET,
+    ]
