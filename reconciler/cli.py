@@ -329,8 +329,10 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     settings = resolve(args)
     secret = settings.token.get_secret_value() if settings.token else None
     level = settings.log_level
-    if args.command == "daemon" and args.log_level is None and not os.environ.get(
-        "RECONCILE_LOG_LEVEL"
+    if (
+        args.command == "daemon"
+        and args.log_level is None
+        and not os.environ.get("RECONCILE_LOG_LEVEL")
     ):
         level = "info"  # a daemon's run and change lines are its record of what it did
     logs.configure(level, settings.log_format, secrets=[secret])

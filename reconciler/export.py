@@ -182,8 +182,7 @@ def header(api_url: str, observed: ObservedState) -> list[str]:
     for key in observed.records:
         counts[key.kind.label] = counts.get(key.kind.label, 0) + 1
     summary = ", ".join(
-        f"{counts.get(k.label, 0)} {k.label}{'' if counts.get(k.label) == 1 else 's'}"
-        for k in Kind
+        f"{counts.get(k.label, 0)} {k.label}{'' if counts.get(k.label) == 1 else 's'}" for k in Kind
     )
     return [
         f"Desired state exported from {public} by `reconcile export` ({summary}).",

@@ -19,19 +19,46 @@ from .harness import RECONCILE
 
 
 class DaemonProcess:
-    def __init__(self, api_url: str, token: str, files: list[Path], *args: str,
-                 env: dict[str, str] | None = None) -> None:
-        command = [RECONCILE, "daemon", "--listen", "127.0.0.1:0", "--log-level", "info",
-                   "--log-format", "json"]
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        files: list[Path],
+        *args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        command = [
+            RECONCILE,
+            "daemon",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "info",
+            "--log-format",
+            "json",
+        ]
         for f in files:
             command += ["-f", str(f)]
-        full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("WALDUR_", "RECONCILE_"))}
-        full_env.update({"WALDUR_API_URL": api_url, "WALDUR_API_TOKEN": token,
-                         "RECONCILE_RETRY_BACKOFF": "0.05", "RECONCILE_MAX_ATTEMPTS": "2",
-                         "RECONCILE_LOCK_DIR": "/tmp", **(env or {})})
-        self.proc = subprocess.Popen([*command, *args], env=full_env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("WALDUR_", "RECONCILE_"))
+        }
+        full_env.update(
+            {
+                "WALDUR_API_URL": api_url,
+                "WALDUR_API_TOKEN": token,
+                "RECONCILE_RETRY_BACKOFF": "0.05",
+                "RECONCILE_MAX_ATTEMPTS": "2",
+                "RECONCILE_LOCK_DIR": "/tmp",
+                **(env or {}),
+            }
+        )
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.events: list[dict[str, Any]] = []
         self.raw: list[str] = []
         self._lock = threading.Lock()
@@ -52,8 +79,9 @@ class DaemonProcess:
         with self._lock:
             return list(self.events)
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20,
-                 after: int = 0) -> dict[str, Any]:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20, after: int = 0
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in self.snapshot()[after:]:
@@ -62,8 +90,9 @@ class DaemonProcess:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
-        raise AssertionError(f"no such log event within {timeout}s; log tail: "
-                             f"{''.join(self.raw[-15:])}")
+        raise AssertionError(
+            f"no such log event within {timeout}s; log tail: {''.join(self.raw[-15:])}"
+        )
 
     def runs_ended(self) -> list[dict[str, Any]]:
         return [e for e in self.snapshot() if e.get("event") == "run end"]
@@ -85,7 +114,7 @@ class DaemonProcess:
                 continue
             head, _, value = line.rpartition(" ")
             wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-            have = head[len(name):].strip("{}")
+            have = head[len(name) :].strip("{}")
             if ",".join(sorted(have.split(","))) == wanted or (not labels and head == name):
                 return float(value)
         return 0.0

@@ -31,12 +31,16 @@ def data_file(*parts: str) -> Path:
     return path
 
 
-def reconcile(sim: SimProcess | None, *args: str, token: str | None = "staff",
-              env: dict[str, str] | None = None, timeout: float = 600,
-              api_url: str | None = None) -> subprocess.CompletedProcess[str]:
+def reconcile(
+    sim: SimProcess | None,
+    *args: str,
+    token: str | None = "staff",
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    api_url: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `reconcile` command against `sim` and capture its output."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("WALDUR_", "RECONCILE_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("WALDUR_", "RECONCILE_"))}
     if sim is not None or api_url:
         full_env["WALDUR_API_URL"] = api_url or sim.api_url  # type: ignore[union-attr]
     if token == "staff" and sim is not None:
@@ -47,8 +51,14 @@ def reconcile(sim: SimProcess | None, *args: str, token: str | None = "staff",
         full_env["WALDUR_API_TOKEN"] = token
     full_env["RECONCILE_LOCK_DIR"] = full_env.get("RECONCILE_LOCK_DIR", "/tmp")
     full_env.update(env or {})
-    return subprocess.run([RECONCILE, *args], env=full_env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [RECONCILE, *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def plan_json(sim: SimProcess, *files: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -87,8 +97,9 @@ def server_tree(api_url: str) -> set[tuple[str, ...]]:
         for cat in _all_pages(client, api_url + "marketplace-software-catalogs/"):
             ckey = (cat["name"], cat["version"], cat["catalog_type"])
             tree.add(ckey)
-            for pkg in _all_pages(client, api_url + "marketplace-software-packages/",
-                                  catalog_uuid=cat["uuid"]):
+            for pkg in _all_pages(
+                client, api_url + "marketplace-software-packages/", catalog_uuid=cat["uuid"]
+            ):
                 pkey = (*ckey, pkg["name"])
                 tree.add(pkey)
                 for ver in pkg["versions"]:
@@ -127,17 +138,27 @@ def sim_stats(sim: SimProcess) -> dict[str, Any]:
 
 
 def writes(stats: dict[str, Any]) -> int:
-    return sum(sum(codes.values()) for method, codes in stats["requests"].items()
-               if method in ("POST", "PUT", "PATCH", "DELETE"))
+    return sum(
+        sum(codes.values())
+        for method, codes in stats["requests"].items()
+        if method in ("POST", "PUT", "PATCH", "DELETE")
+    )
 
 
-def eessi_subset(tmp: Path, packages: int, snapshot: str = "json_data_detail_2026-02-21.json",
-                 name: str = "subset.yaml") -> Path:
+def eessi_subset(
+    tmp: Path,
+    packages: int,
+    snapshot: str = "json_data_detail_2026-02-21.json",
+    name: str = "subset.yaml",
+) -> Path:
     """A desired file of the first `packages` packages of a real EESSI snapshot."""
     from reconciler import eessi
 
-    source = data_file("eessi", snapshot) if "/" not in snapshot else data_file(
-        "eessi", *snapshot.split("/"))
+    source = (
+        data_file("eessi", snapshot)
+        if "/" not in snapshot
+        else data_file("eessi", *snapshot.split("/"))
+    )
     doc = eessi.convert(eessi.load(source))
     doc["catalogs"][0]["packages"] = doc["catalogs"][0]["packages"][:packages]
     return write_yaml(tmp / name, doc)
@@ -146,8 +167,16 @@ def eessi_subset(tmp: Path, packages: int, snapshot: str = "json_data_detail_202
 def server_counts(api_url: str) -> dict[str, int]:
     """X-Result-Count of each collection: with `count_kinds(server_tree(...))` it shows that
     no natural key is held twice."""
-    kinds = {"catalog": "catalogs", "package": "packages", "version": "versions",
-             "target": "targets"}
+    kinds = {
+        "catalog": "catalogs",
+        "package": "packages",
+        "version": "versions",
+        "target": "targets",
+    }
     with httpx.Client(timeout=30) as client:
-        return {kind: int(client.head(f"{api_url}marketplace-software-{path}/")
-                          .headers["x-result-count"]) for kind, path in kinds.items()}
+        return {
+            kind: int(
+                client.head(f"{api_url}marketplace-software-{path}/").headers["x-result-count"]
+            )
+            for kind, path in kinds.items()
+        }

@@ -35,12 +35,38 @@ FAULTS = {
     "throttle": ["--throttle", "150"],
     "drops": ["--drop-rate", "0.25"],
     "stalls": ["--stall-rate", "0.03", "--stall-seconds", "2"],
-    "all": ["--fault-rate", "0.1", "--throttle", "200", "--drop-rate", "0.15",
-            "--stall-rate", "0.02", "--stall-seconds", "2"],
+    "all": [
+        "--fault-rate",
+        "0.1",
+        "--throttle",
+        "200",
+        "--drop-rate",
+        "0.15",
+        "--stall-rate",
+        "0.02",
+        "--stall-seconds",
+        "2",
+    ],
 }
-BYSTANDER = {"catalogs": [{"name": "Local", "version": "1", "packages": [
-    {"name": "mytool", "versions": [{"version": "1.0", "targets": [
-        {"architecture": "x86_64/generic", "path": "/opt/mytool"}]}]}]}]}
+BYSTANDER = {
+    "catalogs": [
+        {
+            "name": "Local",
+            "version": "1",
+            "packages": [
+                {
+                    "name": "mytool",
+                    "versions": [
+                        {
+                            "version": "1.0",
+                            "targets": [{"architecture": "x86_64/generic", "path": "/opt/mytool"}],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -80,5 +106,7 @@ def test_converges_through_faults_without_duplicates(sim, tmp_path, fault):
     assert "DELETE" not in stats["requests"]  # zero deletes sent
     injected = sum(stats["faults"].values())
     assert injected > 0
-    print(f"\nchaos[{fault}]: runs={len(codes)} exit codes={codes} faults={stats['faults']} "
-          f"retries={retries} requests={stats['total']} duplicates=0 deletes=0")
+    print(
+        f"\nchaos[{fault}]: runs={len(codes)} exit codes={codes} faults={stats['faults']} "
+        f"retries={retries} requests={stats['total']} duplicates=0 deletes=0"
+    )

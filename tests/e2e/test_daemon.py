@@ -38,11 +38,13 @@ def test_converges_repairs_drift_and_follows_the_file(sim, daemons, tmp_path):
 
     # Drift behind its back: a package deleted, a path edited. Repaired at the next run.
     with httpx.Client(headers={"Authorization": f"Token {server.staff_token}"}) as http:
-        pkg = http.get(server.api_url + "marketplace-software-packages/",
-                       params={"name_exact": "LAMMPS"}).json()[0]
+        pkg = http.get(
+            server.api_url + "marketplace-software-packages/", params={"name_exact": "LAMMPS"}
+        ).json()[0]
         assert http.delete(pkg["url"]).status_code == 204
-        tgt = http.get(server.api_url + "marketplace-software-targets/",
-                       params={"page_size": 1}).json()[0]
+        tgt = http.get(
+            server.api_url + "marketplace-software-targets/", params={"page_size": 1}
+        ).json()[0]
         assert http.patch(tgt["url"], json={"path": "/edited"}).status_code == 200
     runs = len(d.runs_ended())
     d.wait_runs(runs + 2)
@@ -54,16 +56,18 @@ def test_converges_repairs_drift_and_follows_the_file(sim, daemons, tmp_path):
     write_yaml(desired, doc)
     runs = len(d.runs_ended())
     d.wait_runs(runs + 2)
-    pkg = httpx.get(server.api_url + "marketplace-software-packages/",
-                    params={"name_exact": doc["catalogs"][0]["packages"][0]["name"]}).json()[0]
+    pkg = httpx.get(
+        server.api_url + "marketplace-software-packages/",
+        params={"name_exact": doc["catalogs"][0]["packages"][0]["name"]},
+    ).json()[0]
     assert pkg["description"] == "edited in Git"
 
     # /metrics counts the runs and the changes made.
     assert d.metric("reconcile_runs_total", result="success") >= len(d.runs_ended()) - 1
-    assert d.metric("reconcile_changes_total", kind="package", action="update",
-                    status="done") == 1
-    assert d.metric("reconcile_changes_total", kind="package", action="create",
-                    status="done") == 6  # 5 at first, LAMMPS again after its deletion
+    assert d.metric("reconcile_changes_total", kind="package", action="update", status="done") == 1
+    assert (
+        d.metric("reconcile_changes_total", kind="package", action="create", status="done") == 6
+    )  # 5 at first, LAMMPS again after its deletion
     assert d.metric("reconcile_last_success_timestamp_seconds") > 0
     assert d.metric("reconcile_http_requests_total", method="GET", status="200") > 0
 
@@ -117,16 +121,27 @@ def test_server_down_then_back(sim, daemons, tmp_path):
     assert d.get("healthz").status_code == 200 and d.proc.poll() is None
     back = sim("--port", str(port), db=db)
     assert back.port == port
-    d.wait_for(lambda e: e.get("event") == "run end" and e.get("result") == "success",
-               timeout=40, after=len(d.snapshot()))
+    d.wait_for(
+        lambda e: e.get("event") == "run end" and e.get("result") == "success",
+        timeout=40,
+        after=len(d.snapshot()),
+    )
     assert d.get("readyz").status_code == 200
 
 
 def test_sigterm_during_a_run_exits_0_within_grace(sim, daemons, tmp_path):
     server = sim("--latency-ms", "20")
     desired = eessi_subset(tmp_path, 40)
-    d = daemons(server.api_url, server.staff_token, [desired], "--interval", "1h",
-                "--grace", "10s", env={"RECONCILE_CONCURRENCY": "2"})
+    d = daemons(
+        server.api_url,
+        server.staff_token,
+        [desired],
+        "--interval",
+        "1h",
+        "--grace",
+        "10s",
+        env={"RECONCILE_CONCURRENCY": "2"},
+    )
     d.wait_for(lambda e: e.get("event") == "change")  # a run is writing now
     code, took = d.terminate()
     assert code == 0 and took < 10
@@ -137,8 +152,7 @@ def test_sigterm_during_a_run_exits_0_within_grace(sim, daemons, tmp_path):
 
 def test_dry_run_daemon_reports_drift_and_never_writes(sim, daemons, tmp_path):
     server = sim()
-    d = daemons(server.api_url, server.staff_token, [EXAMPLE], "--interval", "1s",
-                "--dry-run")
+    d = daemons(server.api_url, server.staff_token, [EXAMPLE], "--interval", "1s", "--dry-run")
     d.wait_runs(2)
     assert count_kinds(server_tree(server.api_url))["catalog"] == 0
     assert d.metric("reconcile_drift_objects", kind="target") > 0

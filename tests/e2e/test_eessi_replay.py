@@ -22,8 +22,12 @@ def sets(path):
     software = json.loads(path.read_text())["software"]
     packages = set(software)
     versions = {(name, mod) for name, s in software.items() for mod in s["versions"]}
-    pairs = {(name, mod, target) for name, s in software.items()
-             for mod, v in s["versions"].items() for target in v["targets"]}
+    pairs = {
+        (name, mod, target)
+        for name, s in software.items()
+        for mod, v in s["versions"].items()
+        for target in v["targets"]
+    }
     return packages, versions, pairs, software
 
 
@@ -32,8 +36,11 @@ def expected_changes(old, new):
     p1, v1, t1, _ = new
     creates = len(p1 - p0) + len(v1 - v0) + len(t1 - t0)
     # Deletes: only the topmost object that goes; the server cascades the rest.
-    deletes = (len(p0 - p1) + len({v for v in v0 - v1 if v[0] in p1})
-               + len({t for t in t0 - t1 if t[:2] in v1}))
+    deletes = (
+        len(p0 - p1)
+        + len({v for v in v0 - v1 if v[0] in p1})
+        + len({t for t in t0 - t1 if t[:2] in v1})
+    )
     return creates, deletes
 
 
@@ -51,15 +58,22 @@ def test_replay_two_real_snapshots(sim, tmp_path):
     tree = server_tree(server.api_url)
     counts = count_kinds(tree)
     assert (counts["package"], counts["version"], counts["target"]) == (
-        len(old[0]), len(old[1]), len(old[2]))
+        len(old[0]),
+        len(old[1]),
+        len(old[2]),
+    )
 
     allow = ("--max-delete", "1000")
     plan = plan_json(server, new_file, extra=allow)
     assert plan["summary"]["create"] == want_create
     assert plan["summary"]["delete"] == want_delete
     common = old[0] & new[0]
-    changed_text = {n for n in common if (old[3][n].get("description") or "").strip()
-                    != (new[3][n].get("description") or "").strip()}
+    changed_text = {
+        n
+        for n in common
+        if (old[3][n].get("description") or "").strip()
+        != (new[3][n].get("description") or "").strip()
+    }
     assert plan["summary"]["update"] == len(changed_text)
 
     applied = reconcile(server, "-f", str(new_file), *allow)
@@ -68,7 +82,10 @@ def test_replay_two_real_snapshots(sim, tmp_path):
     assert again.returncode == 0 and "No changes." in again.stdout
     counts = count_kinds(server_tree(server.api_url))
     assert (counts["package"], counts["version"], counts["target"]) == (
-        len(new[0]), len(new[1]), len(new[2]))
+        len(new[0]),
+        len(new[1]),
+        len(new[2]),
+    )
 
 
 def test_import_keeps_every_pair_of_the_snapshot(tmp_path):
@@ -79,10 +96,14 @@ def test_import_keeps_every_pair_of_the_snapshot(tmp_path):
     path = data_file(*NEW)
     _, versions, pairs, _ = sets(path)
     state = load_desired([write_yaml(tmp_path / "d.yaml", eessi.convert(eessi.load(path)))])
-    got_pairs = {(k.parts[3], f"{k.parts[3]}/{k.parts[5]}", r.fields["path"])
-                 for k, r in state.records.items() if k.kind is Kind.TARGET}
+    got_pairs = {
+        (k.parts[3], f"{k.parts[3]}/{k.parts[5]}", r.fields["path"])
+        for k, r in state.records.items()
+        if k.kind is Kind.TARGET
+    }
     assert got_pairs == pairs
     doc = yaml.safe_load((tmp_path / "d.yaml").read_text())
-    explicit = sum(1 for p in doc["catalogs"][0]["packages"] for v in p["versions"]
-                   if "targets" in v)
+    explicit = sum(
+        1 for p in doc["catalogs"][0]["packages"] for v in p["versions"] if "targets" in v
+    )
     assert explicit < len(versions) / 10  # most versions use target_defaults

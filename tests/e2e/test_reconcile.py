@@ -57,8 +57,9 @@ def test_update_prune_and_unmanaged_fields(sim, tmp_path):
 
     # Someone sets a field the file does not manage: it must not show in the plan.
     with httpx.Client(headers={"Authorization": f"Token {server.staff_token}"}) as http:
-        pkgs = http.get(server.api_url + "marketplace-software-packages/",
-                        params={"name_exact": "GROMACS"}).json()
+        pkgs = http.get(
+            server.api_url + "marketplace-software-packages/", params={"name_exact": "GROMACS"}
+        ).json()
         assert http.patch(pkgs[0]["url"], json={"is_extension": True}).status_code == 200
 
     refused = reconcile(server, "plan", "-f", str(edited))
@@ -117,8 +118,11 @@ def test_json_output_after_apply_has_statuses_and_result(sim):
     assert doc["result"]["summary"]["done"] == doc["summary"]["create"] == len(doc["changes"])
     first = doc["changes"][0]
     assert first["kind"] == "catalog" and first["before"] is None
-    assert first["key"] == {"catalog": "EESSI", "catalog_version": "2023.06",
-                            "catalog_type": "binary_runtime"}
+    assert first["key"] == {
+        "catalog": "EESSI",
+        "catalog_version": "2023.06",
+        "catalog_type": "binary_runtime",
+    }
 
 
 def test_read_only_versions_and_targets_like_current_upstream(sim, tmp_path):
@@ -137,7 +141,8 @@ def test_read_only_versions_and_targets_like_current_upstream(sim, tmp_path):
     packages["GROMACS"]["description"] = "changed by the test"
     packages["GROMACS"]["versions"].append({"version": "9.9", "module_version": "9.9-test"})
     packages["Python"]["versions"][0]["targets"] = [  # one new target, the others dropped
-        {"cpu_family": "x86_64", "cpu_microarchitecture": "intel/haswell", "path": "/p/haswell"}]
+        {"cpu_family": "x86_64", "cpu_microarchitecture": "intel/haswell", "path": "/p/haswell"}
+    ]
     catalog["target_defaults"]["path"] = "/moved/{cpu_family}/{cpu_microarchitecture}"
     packages["LAMMPS"]["versions"] = packages["LAMMPS"]["versions"][:1]  # keep one version
     edited = write_yaml(tmp_path / "edited.yaml", doc)
@@ -186,7 +191,13 @@ def test_invalid_token_and_unreachable_server_exit_1_without_traceback(sim):
     bad = reconcile(server, "--dry-run", "-f", str(EXAMPLE), token="not-a-real-token-42")
     assert bad.returncode == 1 and "401" in bad.stderr and "Traceback" not in bad.stderr
     assert "not-a-real-token-42" not in bad.stderr + bad.stdout
-    down = reconcile(None, "--dry-run", "-f", str(EXAMPLE), api_url="http://127.0.0.1:9/api/",
-                     env={"RECONCILE_MAX_ATTEMPTS": "2", "RECONCILE_RETRY_BACKOFF": "0.01"})
+    down = reconcile(
+        None,
+        "--dry-run",
+        "-f",
+        str(EXAMPLE),
+        api_url="http://127.0.0.1:9/api/",
+        env={"RECONCILE_MAX_ATTEMPTS": "2", "RECONCILE_RETRY_BACKOFF": "0.01"},
+    )
     assert down.returncode == 1 and "cannot connect" in down.stderr
     assert "Traceback" not in down.stderr

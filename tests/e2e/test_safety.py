@@ -38,8 +38,17 @@ def test_faults_on_listings_never_produce_a_delete(sim, tmp_path):
     before = server_tree(clean.api_url)
     clean.stop()
 
-    flaky = sim("--fault-rate", "0.6", "--fault-methods", "GET", "--fault-kinds", "package",
-                "--fault-seed", "3", db=db)
+    flaky = sim(
+        "--fault-rate",
+        "0.6",
+        "--fault-methods",
+        "GET",
+        "--fault-kinds",
+        "package",
+        "--fault-seed",
+        "3",
+        db=db,
+    )
     env = {"RECONCILE_MAX_ATTEMPTS": "1", "RECONCILE_RETRY_BACKOFF": "0.01"}
     codes = []
     for _ in range(5):
@@ -52,8 +61,17 @@ def test_faults_on_listings_never_produce_a_delete(sim, tmp_path):
     stats = sim_stats(flaky)
     assert stats["faults"]["error"] > 0
     if "DELETE" in stats["requests"]:  # a delete may only follow a complete listing …
-        assert reconcile(flaky, "plan", "--detailed-exitcode", "-f", str(fewer),
-                         env={"RECONCILE_MAX_ATTEMPTS": "10"}).returncode == 0
+        assert (
+            reconcile(
+                flaky,
+                "plan",
+                "--detailed-exitcode",
+                "-f",
+                str(fewer),
+                env={"RECONCILE_MAX_ATTEMPTS": "10"},
+            ).returncode
+            == 0
+        )
     else:  # … and without one, everything is still there
         assert server_tree(flaky.api_url) == before
 
@@ -61,10 +79,18 @@ def test_faults_on_listings_never_produce_a_delete(sim, tmp_path):
 def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path):
     desired = eessi_subset(tmp_path, 30)
     server = sim("--latency-ms", "5")
-    env = {**os.environ, "WALDUR_API_URL": server.api_url, "WALDUR_API_TOKEN": server.staff_token,
-           "RECONCILE_CONCURRENCY": "2"}
-    proc = subprocess.Popen([RECONCILE, "-f", str(desired)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "WALDUR_API_URL": server.api_url,
+        "WALDUR_API_TOKEN": server.staff_token,
+        "RECONCILE_CONCURRENCY": "2",
+    }
+    proc = subprocess.Popen(
+        [RECONCILE, "-f", str(desired)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(2.0)
     assert proc.poll() is None, "the apply finished before it could be killed"
     proc.kill()
@@ -82,10 +108,19 @@ def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path
 def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
     desired = eessi_subset(tmp_path, 30)
     server = sim("--latency-ms", "5")
-    env = {**os.environ, "WALDUR_API_URL": server.api_url, "WALDUR_API_TOKEN": server.staff_token,
-           "RECONCILE_CONCURRENCY": "2"}
-    proc = subprocess.Popen([RECONCILE, "-o", "json", "-f", str(desired)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "WALDUR_API_URL": server.api_url,
+        "WALDUR_API_TOKEN": server.staff_token,
+        "RECONCILE_CONCURRENCY": "2",
+    }
+    proc = subprocess.Popen(
+        [RECONCILE, "-o", "json", "-f", str(desired)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
@@ -103,8 +138,14 @@ def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
 def test_second_apply_to_the_same_server_waits_then_refuses(sim, tmp_path):
     server = sim()
     with locks.exclusive(server.api_url, wait=0, directory=str(tmp_path)):
-        done = reconcile(server, "-f", str(EXAMPLE), "--lock-wait", "0.5",
-                         env={"RECONCILE_LOCK_DIR": str(tmp_path)})
+        done = reconcile(
+            server,
+            "-f",
+            str(EXAMPLE),
+            "--lock-wait",
+            "0.5",
+            env={"RECONCILE_LOCK_DIR": str(tmp_path)},
+        )
     assert done.returncode == 4
     assert f"pid {os.getpid()}" in done.stderr and "Nothing was written" in done.stderr
     assert count_kinds(server_tree(server.api_url))["catalog"] == 0
@@ -123,8 +164,17 @@ def test_canary_token_never_appears_in_any_output(sim, tmp_path):
         ("-f", str(EXAMPLE), "--log-level", "debug", "-o", "json"),
         ("-f", str(EXAMPLE), "--log-level", "debug", "--log-format", "console"),
         ("plan", "-f", str(bad), "--log-level", "debug"),
-        ("plan", "-f", str(EXAMPLE), "--api-url", "http://127.0.0.1:9/api/", "--log-level",
-         "debug", "--max-attempts", "1"),
+        (
+            "plan",
+            "-f",
+            str(EXAMPLE),
+            "--api-url",
+            "http://127.0.0.1:9/api/",
+            "--log-level",
+            "debug",
+            "--max-attempts",
+            "1",
+        ),
         ("plan", "-f", str(EXAMPLE), "--api-url", "http://waldur.example.org/api/"),
         ("--token", CANARY, "-f", str(EXAMPLE)),
     ]

@@ -35,14 +35,20 @@ def describe(change: dict[str, Any]) -> str:
 
 
 def apply_edits(api_url: str, token: str, edits: list[dict[str, Any]]) -> None:
-    collections = {"catalog": "catalogs", "package": "packages", "target": "targets",
-                   "version": "versions"}
+    collections = {
+        "catalog": "catalogs",
+        "package": "packages",
+        "target": "targets",
+        "version": "versions",
+    }
     with httpx.Client(headers={"Authorization": f"Token {token}"}, timeout=10) as http:
         for edit in edits:
             params = dict(edit.get("where", {}))
             if "package" in edit:
-                pkg = http.get(api_url + "marketplace-software-packages/",
-                               params={"name_exact": edit["package"]}).json()
+                pkg = http.get(
+                    api_url + "marketplace-software-packages/",
+                    params={"name_exact": edit["package"]},
+                ).json()
                 params["package_uuid"] = pkg[0]["uuid"]
             url = f"{api_url}marketplace-software-{collections[edit['kind']]}/"
             found = http.get(url, params=params).json()
@@ -53,8 +59,15 @@ def apply_edits(api_url: str, token: str, edits: list[dict[str, Any]]) -> None:
 
 def test_every_scenario_folder_is_listed():
     assert [p.name for p in SCENARIOS][:8] == [
-        "01-create-from-empty", "02-update-fields", "03-prune-on", "04-prune-off",
-        "05-state-absent", "06-unmanaged-fields", "07-current-dialect", "08-explicit-targets"]
+        "01-create-from-empty",
+        "02-update-fields",
+        "03-prune-on",
+        "04-prune-off",
+        "05-state-absent",
+        "06-unmanaged-fields",
+        "07-current-dialect",
+        "08-explicit-targets",
+    ]
 
 
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
@@ -63,14 +76,14 @@ def test_scenario(sim, folder: Path):
     server = sim(*spec.get("server", []))
     flags = [str(f) for f in spec.get("flags", [])]
     if spec.get("initial"):
-        done = reconcile(server, "apply", "--max-delete", "1000", "-f",
-                         str(folder / spec["initial"]))
+        done = reconcile(
+            server, "apply", "--max-delete", "1000", "-f", str(folder / spec["initial"])
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     apply_edits(server.api_url, server.staff_token, spec.get("edits", []))
     desired = str(folder / spec["desired"])
 
-    planned = reconcile(server, "plan", "-o", "json", "--detailed-exitcode", *flags,
-                        "-f", desired)
+    planned = reconcile(server, "plan", "-o", "json", "--detailed-exitcode", *flags, "-f", desired)
     assert planned.returncode == spec["exit"], planned.stderr
     plan = json.loads(planned.stdout)
     assert [describe(c) for c in plan["changes"]] == spec["changes"]

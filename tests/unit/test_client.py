@@ -21,8 +21,13 @@ def client_for(handler, **kw) -> tuple[WaldurClient, list[httpx.Request]]:
         seen.append(request)
         return handler(request, len(seen))
 
-    config = ClientConfig(api_url="http://127.0.0.1:9/api/", token=SecretStr(TOKEN),
-                          backoff_seconds=0.001, max_retry_seconds=5, **kw)
+    config = ClientConfig(
+        api_url="http://127.0.0.1:9/api/",
+        token=SecretStr(TOKEN),
+        backoff_seconds=0.001,
+        max_retry_seconds=5,
+        **kw,
+    )
     return WaldurClient(config, transport=httpx.MockTransport(record)), seen
 
 
@@ -84,12 +89,14 @@ def test_plain_http_to_a_remote_host_is_refused_without_opt_in():
         WaldurClient(ClientConfig(api_url="http://waldur.example.org/api/"))
     WaldurClient(ClientConfig(api_url="http://waldur.example.org/api/", allow_insecure_http=True))
     assert WaldurClient(ClientConfig(api_url="https://w.example.org")).api_url == (
-        "https://w.example.org/api/")
+        "https://w.example.org/api/"
+    )
 
 
 def test_redirects_are_not_followed():
     client, seen = client_for(
-        lambda r, n: httpx.Response(302, headers={"Location": "https://evil.example/api/"}))
+        lambda r, n: httpx.Response(302, headers={"Location": "https://evil.example/api/"})
+    )
     with pytest.raises(ApiError, match="not followed"):
         client.get_json(client.collection_url(Kind.CATALOG))
     assert len(seen) == 1
@@ -108,7 +115,7 @@ def paged(items: list[dict], page_size: int, shrink_after: int | None = None):
     def handler(request, n):
         page = int(request.url.params.get("page", 1))
         total = len(items) - (1 if shrink_after and n > shrink_after else 0)
-        chunk = items[(page - 1) * page_size: page * page_size]
+        chunk = items[(page - 1) * page_size : page * page_size]
         last = max(1, -(-total // page_size))
         base = "http://127.0.0.1:9/api/x/"
         link = f'<{base}>; rel="first", <{base}?page={last}>; rel="last"'

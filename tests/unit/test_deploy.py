@@ -16,8 +16,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
-MANIFESTS = sorted(p for p in (DEPLOY / "kubernetes").glob("*.yaml")
-                   if p.name != "kustomization.yaml")
+MANIFESTS = sorted(
+    p for p in (DEPLOY / "kubernetes").glob("*.yaml") if p.name != "kustomization.yaml"
+)
 UNITS = sorted([*(DEPLOY / "systemd").glob("*.service"), *(DEPLOY / "systemd").glob("*.timer")])
 BIN = Path(sys.executable).parent
 
@@ -64,20 +65,31 @@ def test_configmap_desired_state_is_valid(tmp_path):
     cm = yaml.safe_load((DEPLOY / "kubernetes" / "configmap.yaml").read_text())
     for name, text in cm["data"].items():
         (tmp_path / name).write_text(text)
-    done = subprocess.run([str(BIN / "reconcile"), "validate", "-f", str(tmp_path)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(BIN / "reconcile"), "validate", "-f", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_systemd_units_verify(tmp_path):
     analyze = shutil.which("systemd-analyze")
-    assert analyze, ("systemd-analyze is not installed here, so the units cannot be verified; "
-                     "install systemd (apt-get install systemd) to run this check")
+    assert analyze, (
+        "systemd-analyze is not installed here, so the units cannot be verified; "
+        "install systemd (apt-get install systemd) to run this check"
+    )
     for unit in UNITS:
         text = unit.read_text().replace("/usr/local/bin/reconcile", str(BIN / "reconcile"))
         (tmp_path / unit.name).write_text(text)
-    done = subprocess.run([analyze, "verify", *(u.name for u in UNITS)], cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [analyze, "verify", *(u.name for u in UNITS)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     daemon = (DEPLOY / "systemd" / "reconcile-daemon.service").read_text()
     for hardening in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes"):
@@ -89,8 +101,9 @@ def test_dockerfile_names_commands_that_exist():
     entry = json.loads(re.search(r"^ENTRYPOINT (.+)$", text, re.M).group(1))
     cmd = json.loads(re.search(r"^CMD (.+)$", text, re.M).group(1))
     assert entry == ["reconcile"] and (BIN / "reconcile").exists()
-    help_text = subprocess.run([str(BIN / "reconcile"), cmd[0], "--help"], capture_output=True,
-                               text=True, check=True).stdout
+    help_text = subprocess.run(
+        [str(BIN / "reconcile"), cmd[0], "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--listen" in help_text
     assert "/healthz" in re.search(r"HEALTHCHECK.*", text, re.S).group(0)
     assert re.search(r"^USER (\d+)", text, re.M), "the image must run as a non-root user"

@@ -20,8 +20,11 @@ def scenario(n_live: int, n_kept: int, policy=None, complete=True):
     desired.records[CAT] = Record(CAT)
     for key in pkgs[:n_kept]:
         desired.records[key] = Record(key)
-    observed = ObservedState(records={k: live(k) for k in [CAT, *pkgs]}, complete=complete,
-                             incomplete_reason="a page failed")
+    observed = ObservedState(
+        records={k: live(k) for k in [CAT, *pkgs]},
+        complete=complete,
+        incomplete_reason="a page failed",
+    )
     return make_plan(desired, observed), desired
 
 

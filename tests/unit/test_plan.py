@@ -25,9 +25,12 @@ def desired(*records: Record, policy: CatalogPolicy | None = None) -> DesiredSta
 
 
 def observed(*records: Record, complete: bool = True, sizes=None) -> ObservedState:
-    return ObservedState(records={r.key: r for r in records}, complete=complete,
-                         incomplete_reason="page 2 failed" if not complete else "",
-                         catalog_sizes=sizes or {})
+    return ObservedState(
+        records={r.key: r for r in records},
+        complete=complete,
+        incomplete_reason="page 2 failed" if not complete else "",
+        catalog_sizes=sizes or {},
+    )
 
 
 def live(key: Key, **fields) -> Record:
@@ -35,15 +38,23 @@ def live(key: Key, **fields) -> Record:
 
 
 def test_create_from_empty_orders_top_down_and_carries_key_fields():
-    want = desired(Record(CAT, {"description": "d"}), Record(PKG), Record(VER),
-                   Record(TGT, {"path": "/p"}))
+    want = desired(
+        Record(CAT, {"description": "d"}), Record(PKG), Record(VER), Record(TGT, {"path": "/p"})
+    )
     plan = make_plan(want, observed())
     assert [c.kind for c in plan.changes] == [Kind.CATALOG, Kind.PACKAGE, Kind.VERSION, Kind.TARGET]
     assert all(c.action is Action.CREATE for c in plan.changes)
-    assert plan.changes[0].after == {"name": "EESSI", "version": "2023.06",
-                                     "catalog_type": "binary_runtime", "description": "d"}
-    assert plan.changes[3].after == {"cpu_family": "x86_64", "cpu_microarchitecture": "amd/zen3",
-                                     "path": "/p"}
+    assert plan.changes[0].after == {
+        "name": "EESSI",
+        "version": "2023.06",
+        "catalog_type": "binary_runtime",
+        "description": "d",
+    }
+    assert plan.changes[3].after == {
+        "cpu_family": "x86_64",
+        "cpu_microarchitecture": "amd/zen3",
+        "path": "/p",
+    }
     assert plan.summary() == {"create": 4, "update": 0, "delete": 0}
 
 
@@ -69,10 +80,13 @@ def test_unmanaged_fields_never_diff():
 
 
 def test_normalisation_makes_server_forms_equal():
-    want = desired(Record(CAT, {"source_url": "https://www.eessi.io"}),
-                   Record(PKG, {"homepage": "", "description": " text "}))
-    have = observed(live(CAT, source_url="https://www.eessi.io/"),
-                    live(PKG, homepage=None, description="text"))
+    want = desired(
+        Record(CAT, {"source_url": "https://www.eessi.io"}),
+        Record(PKG, {"homepage": "", "description": " text "}),
+    )
+    have = observed(
+        live(CAT, source_url="https://www.eessi.io/"), live(PKG, homepage=None, description="text")
+    )
     assert make_plan(want, have).empty
     assert normalise("homepage", None) == ""
     assert normalise("is_extension", None) is None
@@ -91,8 +105,16 @@ def test_prune_deletes_only_topmost_undeclared_and_counts_cascade():
     old_ver = old_pkg.child("1.0", "")
     old_tgt = old_ver.child("x86_64", "generic")
     want = desired(Record(CAT), Record(PKG), Record(VER), Record(TGT))
-    have = observed(live(CAT), live(PKG), live(VER), live(TGT), live(other), live(old_pkg),
-                    live(old_ver), live(old_tgt))
+    have = observed(
+        live(CAT),
+        live(PKG),
+        live(VER),
+        live(TGT),
+        live(other),
+        live(old_pkg),
+        live(old_ver),
+        live(old_tgt),
+    )
     plan = make_plan(want, have)
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     assert [c.key for c in deletes] == [other, old_pkg]  # bottom-up: target before package
@@ -132,10 +154,18 @@ def test_undeclared_catalogs_are_never_touched():
 def test_plan_is_linear_for_many_targets():
     versions = [PKG.child(f"{i}", "") for i in range(200)]
     targets = [v.child("x86_64", f"m{j}") for v in versions for j in range(50)]
-    want = desired(Record(CAT), Record(PKG), *(Record(v) for v in versions),
-                   *(Record(t, {"path": "/p"}) for t in targets))
-    have = observed(live(CAT), live(PKG), *(live(v) for v in versions),
-                    *(live(t, path="/p") for t in targets[:-10]))
+    want = desired(
+        Record(CAT),
+        Record(PKG),
+        *(Record(v) for v in versions),
+        *(Record(t, {"path": "/p"}) for t in targets),
+    )
+    have = observed(
+        live(CAT),
+        live(PKG),
+        *(live(v) for v in versions),
+        *(live(t, path="/p") for t in targets[:-10]),
+    )
     plan = make_plan(want, have)
     assert plan.summary() == {"create": 10, "update": 0, "delete": 0}
     assert {c.key for c in plan.changes} == set(targets[-10:])

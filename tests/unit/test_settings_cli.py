@@ -42,12 +42,15 @@ def test_token_from_env_or_file_and_never_in_repr(tmp_path):
         resolve(ns(token_file=str(tmp_path / "missing")), {})
 
 
-@pytest.mark.parametrize("argv,expected", [
-    (["--dry-run", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
-    (["-f", "x.yaml"], ["apply", "-f", "x.yaml"]),
-    (["plan", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
-    (["daemon", "--dry-run", "-f", "d"], ["daemon", "--dry-run", "-f", "d"]),
-])
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["--dry-run", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
+        (["-f", "x.yaml"], ["apply", "-f", "x.yaml"]),
+        (["plan", "-f", "x.yaml"], ["plan", "-f", "x.yaml"]),
+        (["daemon", "--dry-run", "-f", "d"], ["daemon", "--dry-run", "-f", "d"]),
+    ],
+)
 def test_spellings(argv, expected):
     assert cli.normalise_argv(argv) == expected
 
