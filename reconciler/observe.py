@@ -9,6 +9,7 @@ run concurrently.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,12 +46,15 @@ class _Reader:
     dialect_seen: str | None = None  # the dialect of the first target that shows one
     requests: int = 0
     paths: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, kind: Kind, **params: Any) -> list[dict[str, Any]]:
+        """One whole listing; safe to call from several threads (the no-embed path)."""
         result: Listing = self.client.list_all(kind, params)
-        self.requests += result.requests
-        if not result.complete:
-            self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
+        with self.lock:
+            self.requests += result.requests
+            if not result.complete:
+                self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
         return result.items
 
     def key(self, key: Key) -> Key:
