@@ -31,15 +31,14 @@ def data_file(*parts: str) -> Path:
     return path
 
 
-def reconcile(
+def cli_env(
     sim: SimProcess | None,
-    *args: str,
     token: str | None = "staff",
     env: dict[str, str] | None = None,
-    timeout: float = 600,
     api_url: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed `reconcile` command against `sim` and capture its output."""
+) -> dict[str, str]:
+    """The environment of a `reconcile` child: none of the caller's WALDUR_/RECONCILE_
+    settings, the server's URL and the chosen token ("staff", "user", a literal, or None)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("WALDUR_", "RECONCILE_"))}
     if sim is not None or api_url:
         full_env["WALDUR_API_URL"] = api_url or sim.api_url  # type: ignore[union-attr]
@@ -49,8 +48,21 @@ def reconcile(
         full_env["WALDUR_API_TOKEN"] = sim.user_token
     elif token not in (None, "staff", "user"):
         full_env["WALDUR_API_TOKEN"] = token
-    full_env["RECONCILE_LOCK_DIR"] = full_env.get("RECONCILE_LOCK_DIR", "/tmp")
+    full_env["RECONCILE_LOCK_DIR"] = "/tmp"
     full_env.update(env or {})
+    return full_env
+
+
+def reconcile(
+    sim: SimProcess | None,
+    *args: str,
+    token: str | None = "staff",
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    api_url: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `reconcile` command against `sim` and capture its output."""
+    full_env = cli_env(sim, token, env, api_url)
     return subprocess.run(
         [RECONCILE, *args],
         env=full_env,

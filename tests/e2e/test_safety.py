@@ -16,6 +16,7 @@ from reconciler import locks
 from .harness import (
     RECONCILE,
     ROOT,
+    cli_env,
     count_kinds,
     eessi_subset,
     reconcile,
@@ -79,12 +80,7 @@ def test_faults_on_listings_never_produce_a_delete(sim, tmp_path):
 def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path):
     desired = eessi_subset(tmp_path, 30)
     server = sim("--latency-ms", "5")
-    env = {
-        **os.environ,
-        "WALDUR_API_URL": server.api_url,
-        "WALDUR_API_TOKEN": server.staff_token,
-        "RECONCILE_CONCURRENCY": "2",
-    }
+    env = cli_env(server, env={"RECONCILE_CONCURRENCY": "2"})
     proc = subprocess.Popen(
         [RECONCILE, "-f", str(desired)],
         env=env,
@@ -108,12 +104,7 @@ def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path
 def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
     desired = eessi_subset(tmp_path, 30)
     server = sim("--latency-ms", "5")
-    env = {
-        **os.environ,
-        "WALDUR_API_URL": server.api_url,
-        "WALDUR_API_TOKEN": server.staff_token,
-        "RECONCILE_CONCURRENCY": "2",
-    }
+    env = cli_env(server, env={"RECONCILE_CONCURRENCY": "2"})
     proc = subprocess.Popen(
         [RECONCILE, "-o", "json", "-f", str(desired)],
         env=env,
