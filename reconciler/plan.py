@@ -191,7 +191,7 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
         withheld_deletes=withheld,
         notes=tuple(notes),
         read_path=observed.read_path,
-        live_counts=_live_counts(observed),
+        live_counts=live_counts(observed),
     )
 
 
@@ -228,7 +228,7 @@ def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Chang
     return changes, cascades
 
 
-def _live_counts(observed: ObservedState) -> dict[Key, int]:
+def live_counts(observed: ObservedState) -> dict[Key, int]:
     """Objects held below each live declared catalog, for the mass-deletion guard."""
     counts: dict[Key, int] = dict(observed.catalog_sizes)
     seen = Counter(key.parts[:3] for key in observed.records if key.kind is not Kind.CATALOG)

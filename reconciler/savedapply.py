@@ -27,7 +27,7 @@ from .client import WaldurClient
 from .errors import GuardRefused
 from .model import Key, Kind, ObservedState, Record, format_key
 from .observe import observe
-from .plan import Action, Plan, make_plan
+from .plan import Action, Plan, live_counts
 from .runner import Outcome, guard_and_apply, load
 from .savedplan import SavedChange, SavedPlan, file_digest, plain
 from .settings import Settings
@@ -131,7 +131,7 @@ def check_server(saved: SavedPlan, fresh: ObservedState) -> list[str]:
     return problems
 
 
-def rebuild(saved: SavedPlan, fresh: ObservedState, live_counts: dict[Key, int]) -> Plan:
+def rebuild(saved: SavedPlan, fresh: ObservedState, counts: dict[Key, int]) -> Plan:
     """The saved changes as a `Plan` for the Applier, with today's uuids and parent URLs."""
     changes = []
     for item in saved.changes:
@@ -148,7 +148,7 @@ def rebuild(saved: SavedPlan, fresh: ObservedState, live_counts: dict[Key, int])
         dialect=dialect,
         dialect_reason=f"from the saved plan {saved.path.name}",
         read_path=fresh.read_path,
-        live_counts=live_counts,
+        live_counts=counts,
     )
 
 
@@ -186,7 +186,7 @@ def apply_saved(
         problems = check_server(saved, fresh)
         if problems:
             raise _refuse(saved, problems)
-        plan = rebuild(saved, fresh, dict(make_plan(desired, fresh).live_counts))
+        plan = rebuild(saved, fresh, live_counts(fresh))
         return guard_and_apply(
             settings,
             client,
