@@ -13,27 +13,25 @@ Mapping (documented in the README):
   `version` = the part of it before the first `-` (`2024.4`);
 - target: family and microarchitecture from the path (`x86_64`, `amd/zen3`), path as given.
 
-The output is compact: the architecture set shared by most versions becomes the catalog's
-`target_defaults` with a path template, and only versions that differ list their targets.
+The output is compact (`compact.py`, shared with `reconcile export`): the architecture set
+shared by most versions becomes the catalog's `target_defaults` with a path template inferred
+from the paths, and only versions that differ list their targets.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from . import compact
 
 _PATH = re.compile(
     r"^/cvmfs/(?P<repo>[^/]+)/versions/(?P<eessi>[^/]+)/software/linux/"
     r"(?P<family>[^/]+)/(?P<micro>.+)$"
 )
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
-PATH_TEMPLATE = (
-    "/cvmfs/{repo}/versions/{{catalog_version}}/software/linux/"
-    "{{cpu_family}}/{{cpu_microarchitecture}}"
-)
 
 
 class EessiFormatError(ValueError):
@@ -57,11 +55,6 @@ def parse_target(path: str) -> tuple[str, str, str, str]:
     return match["repo"], match["eessi"], match["family"], match["micro"]
 
 
-def _arch(path: str) -> str:
-    _, _, family, micro = parse_target(path)
-    return f"{family}/{micro}"
-
-
 def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
     """The desired-state document (plain data, ready for YAML) for one EESSI snapshot."""
     software = data.get("software")
@@ -78,22 +71,9 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
     repos = {parse_target(p)[:2] for p in all_paths}
     if len(repos) != 1:
         raise EessiFormatError(f"targets span several EESSI versions: {sorted(repos)}")
-    repo, eessi_version = repos.pop()
-    template = PATH_TEMPLATE.format(repo=repo)
-
-    def standard(path: str) -> bool:
-        _, _, family, micro = parse_target(path)
-        return path == template.format(
-            catalog_version=eessi_version, cpu_family=family, cpu_microarchitecture=micro
-        )
-
-    sets = Counter(
-        tuple(sorted(_arch(p) for p in v.get("targets", [])))
-        for s in software.values()
-        for v in s.get("versions", {}).values()
-    )
-    default_set = sets.most_common(1)[0][0]
+    _, eessi_version = repos.pop()
     packages = []
+    entries: list[tuple[dict[str, Any], compact.VersionTargets]] = []
     for pkg_name in sorted(software):
         spec = software[pkg_name]
         versions = []
@@ -101,9 +81,9 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
             version, module_version = split_module(pkg_name, module)
             entry: dict[str, Any] = {"version": version, "module_version": module_version}
             paths = spec["versions"][module].get("targets", [])
-            archs = tuple(sorted(_arch(p) for p in paths))
-            if archs != default_set or not all(standard(p) for p in paths):
-                entry["targets"] = [_target(p) for p in sorted(paths)]
+            values = {"package": pkg_name, "version": version, "module_version": module_version}
+            targets = tuple(sorted((*parse_target(p)[2:], p) for p in paths))
+            entries.append((entry, compact.VersionTargets(values, targets)))
             versions.append(entry)
         package: dict[str, Any] = {"name": pkg_name}
         description = str(spec.get("description") or "").strip()
@@ -114,16 +94,24 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
             package["homepage"] = homepage
         package["versions"] = versions
         packages.append(package)
-    catalog = {
+    found = compact.compact(eessi_version, [item for _, item in entries])
+    for (entry, item), uses in zip(entries, found.uses_defaults, strict=True):
+        if not uses:
+            entry["targets"] = [_target(path) for _, _, path in item.targets]
+    catalog: dict[str, Any] = {
         "name": name,
         "version": eessi_version,
         "catalog_type": "binary_runtime",
         "description": "European Environment for Scientific Software Installations",
         "source_url": "https://www.eessi.io/",
         "auto_update_enabled": False,
-        "target_defaults": {"architectures": list(default_set), "path": template},
-        "packages": packages,
     }
+    if found.architectures:
+        catalog["target_defaults"] = {
+            "architectures": [f"{family}/{micro}" for family, micro in found.architectures],
+            "path": found.template,
+        }
+    catalog["packages"] = packages
     return {"catalogs": [catalog]}
 
 
