@@ -60,12 +60,12 @@ from reconciler.model import DesiredState, Key, Kind  # noqa: E402
 from reconciler.observe import observe  # noqa: E402
 from reconciler.plan import make_plan  # noqa: E402
 from reconciler.sim.launcher import SimProcess  # noqa: E402
+from tests.datafiles import EESSI_FULL, data_file  # noqa: E402
 
-EESSI = ROOT.parent / "shared" / "data" / "eessi"
 SNAPSHOTS = {
-    "full": EESSI / "json_data_detail_2026-02-21.json",
-    "old": EESSI / "history" / "json_data_detail_2025-05-28.json",
-    "new": EESSI / "history" / "json_data_detail_2026-02-18.json",
+    "full": data_file(*EESSI_FULL),
+    "old": data_file("eessi", "history", "json_data_detail_2025-05-28.json"),
+    "new": data_file("eessi", "history", "json_data_detail_2026-02-18.json"),
 }
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
 from reconciler.sim.launcher import SimProcess
 from reconciler.sim.store import Store
+from tests.datafiles import EESSI_FULL, data_file
 
-EESSI = Path(__file__).resolve().parents[2] / "shared/data/eessi/json_data_detail_2026-02-21.json"
+EESSI = data_file(*EESSI_FULL)
 TARGETS = "marketplace-software-targets/"
 PACKAGES = "marketplace-software-packages/"
 

@@ -4,7 +4,7 @@ Both sides of a reconciliation normalise into these plain, frozen values: the de
 (from YAML) and the observed state (from the Waldur API). Everything downstream (pairing,
 diffing, planning, rendering) works on them only, so it never sees wire formats or YAML.
 
-Natural keys (see ../shared/waldur-api.md):
+Natural keys (Waldur's uniqueness constraints):
 
     catalog  (name, version, catalog_type)
     package  catalog key + (name,)

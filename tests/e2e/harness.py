@@ -17,18 +17,10 @@ import httpx
 import yaml
 
 from reconciler.sim.launcher import SimProcess
+from tests.datafiles import data_file
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-EESSI = SHARED / "data" / "eessi"
 RECONCILE = str(Path(sys.executable).with_name("reconcile"))
-
-
-def data_file(*parts: str) -> Path:
-    """A file under ../shared/data; a test that cannot find its data fails (never skips)."""
-    path = SHARED.joinpath("data", *parts)
-    assert path.is_file(), f"test data missing: {path} (the tests expect ../shared beside the repo)"
-    return path
 
 
 def cli_env(
@@ -166,11 +158,7 @@ def eessi_subset(
     """A desired file of the first `packages` packages of a real EESSI snapshot."""
     from reconciler import eessi
 
-    source = (
-        data_file("eessi", snapshot)
-        if "/" not in snapshot
-        else data_file("eessi", *snapshot.split("/"))
-    )
+    source = data_file("eessi", *snapshot.split("/"))
     doc = eessi.convert(eessi.load(source))
     doc["catalogs"][0]["packages"] = doc["catalogs"][0]["packages"][:packages]
     return write_yaml(tmp / name, doc)

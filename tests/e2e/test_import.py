@@ -75,7 +75,7 @@ def test_api_format_import_applies_exactly_what_the_json_lists(sim, tmp_path):
     tree = server_tree(server.api_url)
     assert tree == api_tree(source)
     counts = count_kinds(tree)
-    assert (counts["version"], counts["target"]) == (18, 250)  # as ../shared/data/README.md says
+    assert (counts["version"], counts["target"]) == (18, 250)  # as data/README.md says
     again = reconcile(server, "plan", "--detailed-exitcode", "-f", str(desired))
     assert again.returncode == 0 and "No changes." in again.stdout
 
@@ -114,7 +114,7 @@ def test_detail_format_import_then_a_newer_snapshot_plans_the_real_difference(si
     new_file = import_file(tmp_path, NEXT, name="new.yaml")
     plan = plan_json(server, new_file)
     want_create, want_delete = expected_changes(old, new)
-    assert want_create == 189 + 414 + 5192  # the table in ../shared/data/README.md
+    assert want_create == 189 + 414 + 5192  # the table in data/README.md
     assert plan["summary"]["create"] == want_create
     assert plan["summary"]["delete"] == want_delete == 0
     changed_text = {

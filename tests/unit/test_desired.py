@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import time
 from pathlib import Path
 
 import jsonschema
@@ -15,10 +14,10 @@ from reconciler.desired import MAX_PROBLEMS, desired_json_schema, load_desired
 from reconciler.errors import InputError
 from reconciler.model import CatalogPolicy, DesiredState, Key, Kind, catalog_key
 from reconciler.yamlsrc import load_yaml
+from tests.datafiles import EESSI_FULL, data_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "targets.yaml"
-EESSI_JSON = ROOT.parent / "shared" / "data" / "eessi" / "json_data_detail_2026-02-21.json"
 EESSI_PREFIX = "/cvmfs/software.eessi.io/versions/2023.06/software/linux/"
 CAT = catalog_key("EESSI", "2023.06")
 PROBLEM = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<rest>.+)$")
@@ -412,7 +411,7 @@ def test_a_broken_example_fails_the_schema(change: object, where: str | int) -> 
 
 
 def _eessi_desired(explicit: bool) -> str:
-    software = json.loads(EESSI_JSON.read_text())["software"]
+    software = json.loads(data_file(*EESSI_FULL).read_text())["software"]
     lines = ["catalogs:", "  - name: EESSI", '    version: "2023.06"', "    target_defaults:"]
     everything = sorted({t for pkg in software.values() for t in pkg["targets"]})
     archs = [t.removeprefix(EESSI_PREFIX) for t in everything]
@@ -438,14 +437,11 @@ def _eessi_desired(explicit: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.skipif(not EESSI_JSON.exists(), reason="shared EESSI data not present")
 @pytest.mark.parametrize("explicit", [False, True], ids=["defaults", "explicit"])
-def test_the_full_eessi_catalog_loads_fast(tmp_path: Path, explicit: bool) -> None:
+def test_the_full_eessi_catalog_loads(tmp_path: Path, explicit: bool) -> None:
+    """Both spellings of the full catalog give every object (its speed: bench/, not here)."""
     path = tmp_path / "eessi.yaml"
     path.write_text(_eessi_desired(explicit))
-    start = time.perf_counter()
     state = load_desired([path])
-    elapsed = time.perf_counter() - start
     counts = [len(kinds(state, kind)) for kind in Kind]
     assert counts == [1, 654, 1200, 16751]
-    assert elapsed < 3.0, f"full EESSI took {elapsed:.2f}s"
