@@ -15,10 +15,9 @@ Rules beyond the per-field checks of the models:
   from the level where it is given and everything below (catalog level also goes into
   `CatalogPolicy.ignore_fields`); at package level, catalog-only fields are an error.
 - ``null`` for description / source_url becomes "" and for homepage / release_date None, as
-  the server stores them; an empty homepage becomes None. URLs are otherwise kept as
-  written: surrounding whitespace stripped, no syntax check (upstream data has homepages
-  like "(none)" that an exported file must reproduce; the server judges what is written),
-  and trailing slashes left to the diff, which compares without them.
+  the server stores them; an empty homepage becomes None. URLs must be URLs the server
+  accepts (`fieldrules`), surrounding whitespace stripped, and trailing slashes are left to
+  the diff, which compares without them.
 - Targets: a version's ``targets:`` list replaces the catalog's ``target_defaults``
   (``targets: []`` means none); a version without one gets every default architecture. A
   target's path is its explicit ``path`` (literal), else ``target_defaults.path`` expanded

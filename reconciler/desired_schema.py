@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic import StringConstraints as Len
 from pydantic_core import ErrorDetails
 
+from .fieldrules import bad_character, url_problem
 from .model import CATALOG_TYPES, DEFAULT_CATALOG_TYPE, VALUE_FIELDS, split_architecture
 from .yamlsrc import Document, FieldPath
 
@@ -50,8 +51,51 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 IGNORABLE = tuple(sorted({name for names in VALUE_FIELDS.values() for name in names}))
 
 
+def _one_line(text: str) -> str:
+    """No control character (the server's database refuses NUL; none belongs in a name)."""
+    problem = bad_character(text)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _lines(text: str) -> str:
+    """As `_one_line`, but tabs and line breaks are allowed (descriptions)."""
+    problem = bad_character(text, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _check_url(text: str) -> str:
+    """A URL the server's URLField takes, or "" (none)."""
+    problem = bad_character(text) or (url_problem(text) if text else None)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _check_json(value: Any) -> Any:
+    """Every key and text in a JSON value is free of control characters but tab/newline."""
+    if isinstance(value, str):
+        _lines(value)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _lines(key)
+            _check_json(item)
+    return value
+
+
 def _check_architecture(text: str) -> str:
-    split_architecture(text)
+    family, micro = split_architecture(text)
+    for part, what in ((family, "family"), (micro, "microarchitecture")):
+        if len(part) > MAX_ARCH_PART:
+            raise ValueError(
+                f"the CPU {what} is {len(part)} characters long; at most {MAX_ARCH_PART} allowed"
+            )
     return text
 
 
@@ -114,16 +158,35 @@ def _optional(description: str, **extra: str) -> Any:
     return Field(default=None, description=description, json_schema_extra=schema_extra)
 
 
-Text = Annotated[str, Len(max_length=100_000)]
-# URLs are not checked for syntax: Waldur's own loaders store whatever upstream lists (EESSI
-# has homepages such as "(none)"), and an exported file must load; the server judges writes.
-Url = Annotated[str, Len(max_length=200)]
-ARCH_PATTERN = "^[^/]+/[^/]+(/[^/]+)*$"
+MAX_ARCH_PART = 100  # the server's cpu_family / cpu_microarchitecture max_length
+_PART = "[^/\\u0000-\\u001f\\u007f]+"  # no slash, no control character
+
+
+def _line(min_length: int, max_length: int) -> Any:
+    """A one-line text of the given length (after stripping surrounding white space)."""
+    return Annotated[
+        str,
+        Len(min_length=min_length, max_length=max_length),
+        AfterValidator(_one_line),
+    ]
+
+
+Text = Annotated[str, Len(max_length=100_000), AfterValidator(_lines)]
+# As the server's URLField: Django's URLValidator (http, https, ftp, ftps), 200 characters.
+# Waldur's own loaders store whatever upstream lists (EESSI has homepages such as "(none)"):
+# the importers drop those, and an export leaves them out (unmanaged).
+Url = Annotated[str, Len(max_length=200), AfterValidator(_check_url)]
+ARCH_PATTERN = f"^{_PART}/{_PART}(/{_PART})*$"
 ArchitectureText = Annotated[
-    str, Len(min_length=3, max_length=200), AfterValidator(_check_architecture)
+    str,
+    Len(min_length=3, max_length=2 * MAX_ARCH_PART + 1),
+    AfterValidator(_one_line),
+    AfterValidator(_check_architecture),
 ]
 Architecture = Annotated[ArchitectureText, Field(json_schema_extra={"pattern": ARCH_PATTERN})]
-PathTemplate = Annotated[str, Len(max_length=500), AfterValidator(_check_template)]
+PathTemplate = Annotated[
+    str, Len(max_length=500), AfterValidator(_one_line), AfterValidator(_check_template)
+]
 ReleaseDate = Annotated[
     str, BeforeValidator(_parse_date), Field(json_schema_extra={"format": "date"})
 ]
@@ -158,13 +221,13 @@ class TargetSpec(Spec):
         "x86_64/amd/zen3 is family x86_64, microarchitecture amd/zen3",
         pattern=ARCH_PATTERN,
     )
-    cpu_family: Annotated[str, Len(min_length=1, max_length=100), AfterValidator(_check_family)] = (
-        _optional("CPU family, e.g. x86_64 or aarch64", pattern="^[^/]+$")
+    cpu_family: Annotated[_line(1, MAX_ARCH_PART), AfterValidator(_check_family)] = _optional(
+        "CPU family, e.g. x86_64 or aarch64", pattern=f"^{_PART}$"
     )
-    cpu_microarchitecture: Annotated[
-        str, Len(min_length=1, max_length=100), AfterValidator(_check_micro)
-    ] = _optional("Microarchitecture with its vendor prefix, e.g. amd/zen3, neoverse_v1, generic")
-    path: Annotated[str, Len(max_length=500)] = _optional(
+    cpu_microarchitecture: Annotated[_line(1, MAX_ARCH_PART), AfterValidator(_check_micro)] = (
+        _optional("Microarchitecture with its vendor prefix, e.g. amd/zen3, neoverse_v1, generic")
+    )
+    path: _line(0, 500) = _optional(
         "Install path, taken literally (no placeholders); left out: target_defaults.path "
         "is used if there is one, else the path is not managed"
     )
@@ -185,10 +248,8 @@ class VersionSpec(Spec):
     """One build of a package, identified by (version, module_version)."""
 
     model_config = ConfigDict(title="Version")
-    version: Annotated[str, Len(min_length=1, max_length=100)] = Field(
-        description='The upstream version; quote numbers: "2024.4"'
-    )
-    module_version: Annotated[str, Len(max_length=150)] = Field(
+    version: _line(1, 100) = Field(description='The upstream version; quote numbers: "2024.4"')
+    module_version: _line(0, 150) = Field(
         default="", description="The module version, e.g. 2024.4-foss-2023b (default empty)"
     )
     release_date: ReleaseDate | None = Field(
@@ -204,9 +265,7 @@ class PackageSpec(Spec):
     """A piece of software in the catalog, identified by its name."""
 
     model_config = ConfigDict(title="Package")
-    name: Annotated[str, Len(min_length=1, max_length=200)] = Field(
-        description="Package name (case-sensitive), e.g. GROMACS"
-    )
+    name: _line(1, 200) = Field(description="Package name (case-sensitive), e.g. GROMACS")
     description: Text | None = Field(default=None, description="Description (null: empty)")
     homepage: Url | None = Field(default=None, description="Homepage URL (null: none)")
     is_extension: bool = _optional("Whether the package is an extension of another")
@@ -232,18 +291,16 @@ class CatalogSpec(Spec):
     """A software catalog, identified by (name, version, catalog_type)."""
 
     model_config = ConfigDict(title="Catalog")
-    name: Annotated[str, Len(min_length=1, max_length=100)] = Field(
-        description="Catalog name, e.g. EESSI"
-    )
-    version: Annotated[str, Len(min_length=1, max_length=50)] = Field(
-        description='Catalog version; quote numbers: "2023.06"'
-    )
+    name: _line(1, 100) = Field(description="Catalog name, e.g. EESSI")
+    version: _line(1, 50) = Field(description='Catalog version; quote numbers: "2023.06"')
     catalog_type: Literal[CATALOG_TYPES] = Field(  # type: ignore[valid-type]
         default=DEFAULT_CATALOG_TYPE, description="Kind of catalog (part of its identity)"
     )
     description: Text | None = Field(default=None, description="Description (null: empty)")
     source_url: Url | None = Field(default=None, description="Source URL (null: empty)")
-    metadata: dict[str, JsonValue] = _optional("Free-form JSON object")
+    metadata: Annotated[dict[str, JsonValue], AfterValidator(_check_json)] = _optional(
+        "Free-form JSON object"
+    )
     auto_update_enabled: bool = _optional(
         "Let Waldur's own loader update this catalog (it may then rewrite it): usually false"
     )

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from . import compact
+from .fieldrules import bad_character, is_valid_url
 
 _PATH = re.compile(
     r"^/cvmfs/(?P<repo>[^/]+)/versions/(?P<eessi>[^/]+)/software/linux/"
     r"(?P<family>[^/]+)/(?P<micro>.+)$"
 )
-_URL = re.compile(r"^https?://[^\s/]+\S*$")
+MAX_URL = 200  # the server's URLField max_length
 
 
 class EessiFormatError(ValueError):
@@ -88,10 +89,10 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
         package: dict[str, Any] = {"name": pkg_name}
         description = str(spec.get("description") or "").strip()
         if description:
-            package["description"] = description
+            package["description"] = _printable(description)
         homepage = str(spec.get("homepage") or "").strip()
-        if _URL.match(homepage):  # EESSI also lists "None", "(none)" and "hhttps://…"
-            package["homepage"] = homepage
+        if len(homepage) <= MAX_URL and is_valid_url(homepage):
+            package["homepage"] = homepage  # EESSI also lists "None", "(none)", "hhttps://…"
         package["versions"] = versions
         packages.append(package)
     found = compact.compact(eessi_version, [item for _, item in entries])
@@ -125,3 +126,10 @@ def load(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EessiFormatError(f"{path}: cannot read EESSI JSON: {exc}") from None
+
+
+def _printable(text: str) -> str:
+    """`text` without the control characters a description may not hold (tab, newline stay)."""
+    if bad_character(text, multiline=True) is None:
+        return text
+    return "".join(ch for ch in text if bad_character(ch, multiline=True) is None)

@@ -28,6 +28,7 @@ from . import compact
 from .client import WaldurClient
 from .desired import load_desired
 from .errors import ApiError, InputError, ReconcileError
+from .fieldrules import bad_character, is_valid_url
 from .model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record, catalog_key
 from .observe import observe
 from .plan import normalise
@@ -43,6 +44,8 @@ _DEFAULTS: dict[str, Any] = {
 }
 _ALWAYS = frozenset({"description", "source_url", "auto_update_enabled"})  # catalog level
 _NO_DEFAULT = object()
+URL_FIELDS = frozenset({"homepage", "source_url"})
+MAX_URL = 200
 
 
 def parse_selectors(values: Iterable[str] | str | None) -> list[tuple[str, str | None]]:
@@ -107,10 +110,31 @@ def _fields(record: Record, catalog: bool = False) -> dict[str, Any]:
     out = {}
     for name, value in record.fields.items():
         value = "" if value is None and name in ("description", "source_url") else value
+        if not writable(name, value):
+            continue  # left out: unmanaged, so the file validates and still plans to no change
         default = normalise(name, _DEFAULTS[name]) if name in _DEFAULTS else _NO_DEFAULT
         if (catalog and name in _ALWAYS) or normalise(name, value) != default:
             out[name] = value
     return out
+
+
+def writable(name: str, value: Any) -> bool:
+    """False for a value the server holds but would refuse on a write (Waldur's loaders write
+    past its serializers: EESSI homepages such as "(none)"); an export leaves those out."""
+    if not isinstance(value, str) or not value:
+        return True
+    if name in URL_FIELDS:
+        return len(value) <= MAX_URL and bad_character(value) is None and is_valid_url(value)
+    return bad_character(value, multiline=True) is None
+
+
+def unwritable(observed: ObservedState) -> int:
+    """How many values of `observed` an export leaves out (see `writable`)."""
+    return sum(
+        not writable(name, value)
+        for record in observed.records.values()
+        for name, value in record.fields.items()
+    )
 
 
 def build_document(observed: ObservedState) -> dict[str, Any]:
@@ -184,8 +208,18 @@ def header(api_url: str, observed: ObservedState) -> list[str]:
     summary = ", ".join(
         f"{counts.get(k.label, 0)} {k.label}{'' if counts.get(k.label) == 1 else 's'}" for k in Kind
     )
+    left_out = unwritable(observed)
+    note = (
+        [
+            f"{left_out} value{'s' if left_out != 1 else ''} the server holds but would refuse on "
+            "a write (e.g. a homepage that is not a URL) left out, so unmanaged.",
+        ]
+        if left_out
+        else []
+    )
     return [
         f"Desired state exported from {public} by `reconcile export` ({summary}).",
+        *note,
         "A field left out is not managed; prune: true deletes what the file leaves out.",
         "Check it offline with `reconcile validate -f FILE`; `reconcile plan -f FILE` must",
         "show `No changes.` until you edit it.",

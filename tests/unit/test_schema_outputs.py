@@ -14,7 +14,7 @@ import yaml
 from reconciler import eessi_api
 from reconciler.desired import desired_json_schema, load_desired
 from reconciler.errors import InputError
-from reconciler.export import build_document, check_round_trip
+from reconciler.export import build_document, check_round_trip, header
 from reconciler.model import Key, Kind, ObservedState, Record
 from reconciler.writer import to_yaml
 from reconciler.yamlsrc import load_yaml
@@ -81,6 +81,21 @@ def test_an_export_validates_and_round_trips():
     text = to_yaml(build_document(state), ["header"])
     assert errors(text) == []
     check_round_trip(text, state)  # raises if the loader reads anything else back
+
+
+def test_an_export_leaves_out_values_the_server_would_refuse_and_says_so():
+    """Waldur's loaders write past the serializers (EESSI homepages such as "(none)"): an
+    export leaves such values out (unmanaged), so the file validates and still round-trips."""
+    state = observed()
+    cat = next(k for k in state.records if k.kind is Kind.CATALOG)
+    pkg = cat.child("loaded")
+    state.records[pkg] = Record(pkg, {"homepage": "(none)", "description": "bell\x07"})
+    document = build_document(state)
+    exported = document["catalogs"][0]["packages"][-1]
+    assert exported == {"name": "loaded", "versions": []}
+    text = to_yaml(document, header("https://waldur.example.org/api/", state))
+    assert "2 values the server holds but would refuse on a write" in text
+    check_round_trip(text, state)
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
