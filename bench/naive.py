@@ -33,9 +33,9 @@ from typing import Any
 
 import httpx
 
-from reconciler.desired import load_desired
-from reconciler.model import DesiredState, Key, Kind
-from reconciler.plan import normalise
+from reconciler.core.model import DesiredState, Key, Kind
+from reconciler.core.plan import normalise
+from reconciler.desired.loader import load_desired
 
 PAGE_SIZE = 300
 COLLECTION = {

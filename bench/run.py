@@ -53,13 +53,14 @@ from floor import read_floor  # noqa: E402
 from naive import predicted_requests  # noqa: E402
 from simdb import write_state  # noqa: E402
 
-from reconciler import eessi, logs  # noqa: E402
-from reconciler.client import ClientConfig, WaldurClient  # noqa: E402
-from reconciler.desired import load_desired  # noqa: E402
-from reconciler.model import DesiredState, Key, Kind  # noqa: E402
-from reconciler.observe import observe  # noqa: E402
-from reconciler.plan import make_plan  # noqa: E402
+from reconciler import logs  # noqa: E402
+from reconciler.core.model import DesiredState, Key, Kind  # noqa: E402
+from reconciler.core.plan import make_plan  # noqa: E402
+from reconciler.desired.loader import load_desired  # noqa: E402
+from reconciler.remote.client import ClientConfig, WaldurClient  # noqa: E402
+from reconciler.remote.observe import observe  # noqa: E402
 from reconciler.sim.launcher import SimProcess  # noqa: E402
+from reconciler.tools import eessi  # noqa: E402
 from tests.datafiles import EESSI_FULL, data_file  # noqa: E402
 
 SNAPSHOTS = {
@@ -238,7 +239,7 @@ class Bench:
 
     def warm_up(self) -> None:
         """Compile every module the children import, once, before anything is timed."""
-        modules = "reconciler.cli, reconciler.desired, reconciler.observe, reconciler.apply"
+        modules = "reconciler.cli.main, reconciler.desired, reconciler.observe, reconciler.apply"
         code = f"import httpx, deepdiff, {modules}"
         subprocess.run([sys.executable, "-c", code], env=self.env, check=True)
 

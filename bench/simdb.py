@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from reconciler import dialect
-from reconciler.apply import PARENT_FIELD
-from reconciler.model import DesiredState, Key, Kind
+from reconciler.core import dialect
+from reconciler.core.model import DesiredState, Key, Kind
+from reconciler.engine.apply import PARENT_FIELD
 from reconciler.sim.kinds import KINDS, detail_url
 from reconciler.sim.serializers import LEGACY, encode, schemas, validate
 from reconciler.sim.store import Store

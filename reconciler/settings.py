@@ -1,7 +1,14 @@
-"""Every setting, documented once: its flag, its environment variable, its default.
+"""Every setting, declared once: its flag, environment variable, type, default and help.
 
-Precedence: command-line flag > environment > default. The README's configuration table is
-generated from `OPTIONS` (`reconcile options --markdown`), so the two cannot drift apart.
+`Settings` is a frozen dataclass; each field is declared with `option(...)`, and that one
+declaration gives the command-line flag (`add_options`), the environment variable and how its
+text is parsed (`resolve`: a bad value is an error that names the variable or the flag), the
+default, and the README's configuration table (`reconcile options --markdown`). Precedence:
+flag > environment > default.
+
+Why not pydantic-settings: it would do the same job, but importing it costs ~140 ms (it pulls
+asyncio and pydantic's core), a third of a no-op run's start-up; these parsers are a few lines.
+
 The token is deliberately not an option: it comes from WALDUR_API_TOKEN or a token file only,
 never from the command line (where `ps` and shell history would keep it).
 """
@@ -11,29 +18,62 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
+from .core.errors import ConfigError
+from .core.secret import Secret
 
-from .errors import ConfigError
+if TYPE_CHECKING:
+    from .engine.runner import RunOptions
+    from .remote.client import ClientConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Option:
+    """How one setting is spelled and read."""
+
+    name: str
     flag: str
     env: str
     default: Any
     help: str
-    type: Callable[[str], Any] = str
+    parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
-    is_bool: bool = False
     short: str | None = None
 
     @property
-    def dest(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
+    def is_bool(self) -> bool:
+        return self.parse is boolean
+
+
+def option(
+    flag: str,
+    env: str,
+    default: Any,
+    help: str,
+    parse: Callable[[str], Any] = str,
+    choices: tuple[str, ...] | None = None,
+    short: str | None = None,
+) -> Any:
+    """A `Settings` field that is also a flag and an environment variable."""
+    spec = {"flag": flag, "env": env, "help": help, "parse": parse}
+    spec.update(choices=choices, short=short)
+    return field(default=default, metadata={"option": spec})
+
+
+# Parsers: text (a flag's or a variable's) → value, or ValueError saying what is expected.
+
+
+def boolean(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0 (any case); anything else is an error, not false."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not true or false (also: yes/no, on/off, 1/0)")
 
 
 def duration(text: str) -> float:
@@ -58,227 +98,296 @@ def listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise ValueError("must be at least 1")
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
+def whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError("cannot be negative")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
     if value <= 0:
         raise ValueError("must be positive")
     return value
 
 
-OPTIONS: dict[str, Option] = {
-    o.dest: o
-    for o in (
-        Option(
-            "--api-url",
-            "WALDUR_API_URL",
-            "",
-            "Waldur API URL, e.g. https://waldur.example.org/api/",
-        ),
-        Option(
-            "--token-file",
-            "WALDUR_API_TOKEN_FILE",
-            "",
-            "file holding the API token (else the token is read from WALDUR_API_TOKEN)",
-        ),
-        Option(
-            "--api-dialect",
-            "RECONCILE_API_DIALECT",
-            "auto",
-            "target field names on the wire: legacy (cpu_family…), current (target_name…, "
-            "Waldur ≥ 7.9.2) or auto (decided from what the server returns)",
-            choices=("auto", "legacy", "current"),
-        ),
-        Option(
-            "--output",
-            "RECONCILE_OUTPUT",
-            "text",
-            "output format: text (coloured on a terminal unless NO_COLOR is set), json, or "
-            "markdown (for a merge-request comment)",
-            choices=("text", "json", "markdown"),
-            short="-o",
-        ),
-        Option(
-            "--out",
-            "RECONCILE_OUT",
-            "",
-            "plan: also save the plan to this file, for `reconcile apply FILE`; export and "
-            "import: the file to write, also `-o FILE` there (default: standard output)",
-        ),
-        Option(
-            "--progress",
-            "RECONCILE_PROGRESS",
-            "auto",
-            "apply: progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% "
-            "otherwise), bar, lines or none; never with --output json",
-            choices=("auto", "bar", "lines", "none"),
-        ),
-        Option(
-            "--catalog",
-            "RECONCILE_CATALOG",
-            "",
-            "export: NAME or NAME@VERSION of a catalog to export, repeatable (comma-separated "
-            "in the environment); default every catalog",
-        ),
-        Option(
-            "--eessi-repository",
-            "RECONCILE_EESSI_REPOSITORY",
-            "software.eessi.io",
-            "import eessi (API format): the CernVM-FS repository of the install paths",
-        ),
-        Option(
-            "--detailed-exitcode",
-            "RECONCILE_DETAILED_EXITCODE",
-            False,
-            "plan: exit 2 when there are changes (0 when none)",
-            is_bool=True,
-        ),
-        Option(
-            "--concurrency",
-            "RECONCILE_CONCURRENCY",
-            8,
-            "requests in flight at once (pages of a listing, writes of one level)",
-            type=_positive_int,
-        ),
-        Option(
-            "--timeout",
-            "RECONCILE_TIMEOUT",
-            30.0,
-            "seconds to wait for one HTTP answer",
-            type=_positive_float,
-        ),
-        Option(
-            "--max-attempts",
-            "RECONCILE_MAX_ATTEMPTS",
-            6,
-            "tries of one request before giving up (retryable failures only)",
-            type=_positive_int,
-        ),
-        Option(
-            "--max-retry-time",
-            "RECONCILE_MAX_RETRY_TIME",
-            120.0,
-            "seconds one request may spend retrying",
-            type=_positive_float,
-        ),
-        Option(
-            "--retry-backoff",
-            "RECONCILE_RETRY_BACKOFF",
-            0.5,
-            "first retry delay in seconds (doubles each retry, with jitter)",
-            type=_positive_float,
-        ),
-        Option(
-            "--ca-bundle",
-            "RECONCILE_CA_BUNDLE",
-            "",
-            "CA bundle file for TLS verification (default: the system's)",
-        ),
-        Option(
-            "--allow-insecure-http",
-            "RECONCILE_ALLOW_INSECURE_HTTP",
-            False,
-            "allow http:// to a host that is not loopback (the token travels in clear)",
-            is_bool=True,
-        ),
-        Option(
-            "--max-delete",
-            "RECONCILE_MAX_DELETE",
-            10,
-            "mass-deletion guard: a plan may delete at most the larger of this many objects "
-            "and --max-delete-percent of a catalog's live objects (cascaded children count)",
-            type=int,
-        ),
-        Option(
-            "--max-delete-percent",
-            "RECONCILE_MAX_DELETE_PERCENT",
-            10.0,
-            "mass-deletion guard: percentage of a catalog's live objects",
-            type=float,
-        ),
-        Option(
-            "--lock-wait",
-            "RECONCILE_LOCK_WAIT",
-            30.0,
-            "seconds to wait for another apply to the same API URL to finish",
-            type=duration,
-        ),
-        Option(
-            "--lock-dir",
-            "RECONCILE_LOCK_DIR",
-            "",
-            "directory of the lock file (default: $XDG_RUNTIME_DIR or the temp directory)",
-        ),
-        Option(
-            "--interval",
-            "RECONCILE_INTERVAL",
-            600.0,
-            "daemon: time between runs (90s, 10m, 2h)",
-            type=duration,
-        ),
-        Option(
-            "--cron",
-            "RECONCILE_CRON",
-            "",
-            "daemon: crontab schedule instead of --interval, e.g. '*/15 * * * *' (UTC)",
-        ),
-        Option(
-            "--jitter",
-            "RECONCILE_JITTER",
-            0.0,
-            "daemon: random delay of up to this long added to each run",
-            type=duration,
-        ),
-        Option(
-            "--listen",
-            "RECONCILE_LISTEN",
-            ("127.0.0.1", 9090),
-            "daemon: HOST:PORT of /healthz, /readyz, /metrics and POST /sync",
-            type=listen_address,
-        ),
-        Option(
-            "--grace",
-            "RECONCILE_GRACE",
-            30.0,
-            "daemon: on SIGTERM, how long a run in progress may take to stop",
-            type=duration,
-        ),
-        Option(
-            "--allow-remote-sync",
-            "RECONCILE_ALLOW_REMOTE_SYNC",
-            False,
-            "daemon: accept POST /sync from other hosts than loopback",
-            is_bool=True,
-        ),
-        Option(
-            "--dry-run",
-            "RECONCILE_DRY_RUN",
-            False,
-            "daemon: plan and report drift, never write",
-            is_bool=True,
-        ),
-        Option(
-            "--log-level",
-            "RECONCILE_LOG_LEVEL",
-            "warning",
-            "log level (logs go to stderr); the daemon defaults to info",
-            choices=("debug", "info", "warning", "error"),
-        ),
-        Option(
-            "--log-format",
-            "RECONCILE_LOG_FORMAT",
-            "auto",
-            "log format: console, json, or auto (console on a terminal, json otherwise)",
-            choices=("auto", "console", "json"),
-        ),
+def percentage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise ValueError("must be between 0 and 100")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one command (see `resolve`)."""
+
+    api_url: str = option(
+        "--api-url", "WALDUR_API_URL", "", "Waldur API URL, e.g. https://waldur.example.org/api/"
     )
-}
+    token_file: str = option(
+        "--token-file",
+        "WALDUR_API_TOKEN_FILE",
+        "",
+        "file holding the API token (else the token is read from WALDUR_API_TOKEN)",
+    )
+    api_dialect: str = option(
+        "--api-dialect",
+        "RECONCILE_API_DIALECT",
+        "auto",
+        "target field names on the wire: legacy (cpu_family…), current (target_name…, "
+        "Waldur ≥ 7.9.2) or auto (decided from what the server returns)",
+        choices=("auto", "legacy", "current"),
+    )
+    output: str = option(
+        "--output",
+        "RECONCILE_OUTPUT",
+        "text",
+        "plan and apply: output format: text (coloured on a terminal unless NO_COLOR is set), "
+        "json, or markdown (for a merge-request comment)",
+        choices=("text", "json", "markdown"),
+        short="-o",
+    )
+    out: str = option(
+        "--out",
+        "RECONCILE_OUT",
+        "",
+        "the file to write: plan: also save the plan there, for `reconcile apply FILE`; "
+        "export and import: the desired-state file (default: standard output)",
+    )
+    progress: str = option(
+        "--progress",
+        "RECONCILE_PROGRESS",
+        "auto",
+        "apply: progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% "
+        "otherwise), bar, lines or none; never with --output json",
+        choices=("auto", "bar", "lines", "none"),
+    )
+    catalog: str = option(
+        "--catalog",
+        "RECONCILE_CATALOG",
+        "",
+        "export: NAME or NAME@VERSION of a catalog to export, repeatable (comma-separated "
+        "in the environment); default every catalog",
+    )
+    eessi_repository: str = option(
+        "--eessi-repository",
+        "RECONCILE_EESSI_REPOSITORY",
+        "software.eessi.io",
+        "import eessi (API format): the CernVM-FS repository of the install paths",
+    )
+    detailed_exitcode: bool = option(
+        "--detailed-exitcode",
+        "RECONCILE_DETAILED_EXITCODE",
+        False,
+        "plan: exit 2 when there are changes (0 when none)",
+        parse=boolean,
+    )
+    concurrency: int = option(
+        "--concurrency",
+        "RECONCILE_CONCURRENCY",
+        8,
+        "requests in flight at once (pages of a listing, writes of one level)",
+        parse=positive_int,
+    )
+    timeout: float = option(
+        "--timeout",
+        "RECONCILE_TIMEOUT",
+        30.0,
+        "seconds to wait for one HTTP answer",
+        parse=positive_float,
+    )
+    max_attempts: int = option(
+        "--max-attempts",
+        "RECONCILE_MAX_ATTEMPTS",
+        6,
+        "tries of one request before giving up (retryable failures only)",
+        parse=positive_int,
+    )
+    max_retry_time: float = option(
+        "--max-retry-time",
+        "RECONCILE_MAX_RETRY_TIME",
+        120.0,
+        "seconds one request may spend retrying",
+        parse=positive_float,
+    )
+    retry_backoff: float = option(
+        "--retry-backoff",
+        "RECONCILE_RETRY_BACKOFF",
+        0.5,
+        "first retry delay in seconds (doubles each retry, with jitter)",
+        parse=positive_float,
+    )
+    ca_bundle: str = option(
+        "--ca-bundle",
+        "RECONCILE_CA_BUNDLE",
+        "",
+        "CA bundle file for TLS verification (default: the system's)",
+    )
+    allow_insecure_http: bool = option(
+        "--allow-insecure-http",
+        "RECONCILE_ALLOW_INSECURE_HTTP",
+        False,
+        "allow http:// to a host that is not loopback (the token travels in clear)",
+        parse=boolean,
+    )
+    max_delete: int = option(
+        "--max-delete",
+        "RECONCILE_MAX_DELETE",
+        10,
+        "mass-deletion guard: a plan may delete at most the larger of this many objects "
+        "and --max-delete-percent of a catalog's live objects (cascaded children count)",
+        parse=whole_number,
+    )
+    max_delete_percent: float = option(
+        "--max-delete-percent",
+        "RECONCILE_MAX_DELETE_PERCENT",
+        10.0,
+        "mass-deletion guard: percentage of a catalog's live objects",
+        parse=percentage,
+    )
+    lock_wait: float = option(
+        "--lock-wait",
+        "RECONCILE_LOCK_WAIT",
+        30.0,
+        "seconds to wait for another apply to the same API URL to finish",
+        parse=duration,
+    )
+    lock_dir: str = option(
+        "--lock-dir",
+        "RECONCILE_LOCK_DIR",
+        "",
+        "directory of the lock file (default: $XDG_RUNTIME_DIR or the temp directory)",
+    )
+    interval: float = option(
+        "--interval",
+        "RECONCILE_INTERVAL",
+        600.0,
+        "daemon: time between runs (90s, 10m, 2h)",
+        parse=duration,
+    )
+    cron: str = option(
+        "--cron",
+        "RECONCILE_CRON",
+        "",
+        "daemon: crontab schedule instead of --interval, e.g. '*/15 * * * *' (UTC)",
+    )
+    jitter: float = option(
+        "--jitter",
+        "RECONCILE_JITTER",
+        0.0,
+        "daemon: random delay of up to this long added to each run",
+        parse=duration,
+    )
+    listen: tuple[str, int] = option(
+        "--listen",
+        "RECONCILE_LISTEN",
+        ("127.0.0.1", 9090),
+        "daemon: HOST:PORT of /healthz, /readyz, /metrics and POST /sync",
+        parse=listen_address,
+    )
+    grace: float = option(
+        "--grace",
+        "RECONCILE_GRACE",
+        30.0,
+        "daemon: on SIGTERM, how long a run in progress may take to stop",
+        parse=duration,
+    )
+    allow_remote_sync: bool = option(
+        "--allow-remote-sync",
+        "RECONCILE_ALLOW_REMOTE_SYNC",
+        False,
+        "daemon: accept POST /sync from other hosts than loopback",
+        parse=boolean,
+    )
+    dry_run: bool = option(
+        "--dry-run",
+        "RECONCILE_DRY_RUN",
+        False,
+        "daemon: plan and report drift, never write",
+        parse=boolean,
+    )
+    log_level: str = option(
+        "--log-level",
+        "RECONCILE_LOG_LEVEL",
+        "warning",
+        "log level (logs go to stderr); the daemon defaults to info",
+        choices=("debug", "info", "warning", "error"),
+    )
+    log_format: str = option(
+        "--log-format",
+        "RECONCILE_LOG_FORMAT",
+        "auto",
+        "log format: console, json, or auto (console on a terminal, json otherwise)",
+        choices=("auto", "console", "json"),
+    )
+    #: Not options: the token (never a flag), and which options were given (flag or env).
+    token: Secret | None = field(default=None, repr=False)
+    given: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def with_token(self, token: Secret | None) -> Settings:
+        return replace(self, token=token)
+
+    def client_config(self) -> ClientConfig:
+        from .remote.client import ClientConfig
+
+        return ClientConfig(
+            api_url=self.api_url,
+            token=self.token,
+            timeout=self.timeout,
+            max_attempts=self.max_attempts,
+            max_retry_seconds=self.max_retry_time,
+            backoff_seconds=self.retry_backoff,
+            verify=self.ca_bundle or True,
+            allow_insecure_http=self.allow_insecure_http,
+            concurrency=self.concurrency,
+        )
+
+    def run_options(self) -> RunOptions:
+        from .engine.runner import RunOptions
+
+        return RunOptions(
+            api_dialect=self.api_dialect,
+            concurrency=self.concurrency,
+            max_delete=self.max_delete,
+            max_delete_percent=self.max_delete_percent,
+            lock_wait=self.lock_wait,
+            lock_dir=self.lock_dir,
+        )
+
+
+def _declared() -> dict[str, Option]:
+    found = {}
+    for item in fields(Settings):
+        spec = item.metadata.get("option")
+        if spec is not None:
+            default = item.default if item.default is not MISSING else None
+            found[item.name] = Option(name=item.name, default=default, **spec)
+    return found
+
+
+#: Every option, by its `Settings` field name, in declaration order.
+OPTIONS: dict[str, Option] = _declared()
 
 COMMON = (
     "api_url",
@@ -299,26 +408,26 @@ COMMON = (
     "log_level",
     "log_format",
 )
-
-
-def _env_value(option: Option, environ: Mapping[str, str]) -> Any:
-    raw = environ.get(option.env)
-    if raw is None or raw == "":
-        return option.default
-    if option.is_bool:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    try:
-        value = option.type(raw)
-    except ValueError as exc:
-        raise ConfigError(f"environment variable {option.env}={raw!r}: {exc}") from None
-    if option.choices and value not in option.choices:
-        raise ConfigError(
-            f"environment variable {option.env}={raw!r}: choose from {', '.join(option.choices)}"
-        )
-    return value
-
-
 DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", "dry_run")
+#: What reading a server needs (export): COMMON without what only plans and applies use.
+READ = tuple(
+    name
+    for name in COMMON
+    if name not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir")
+)
+
+
+def _flag_type(o: Option) -> Callable[[str], Any]:
+    """The option's parser for argparse, whose message then names the flag."""
+
+    def parse(text: str) -> Any:
+        try:
+            return o.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = o.name
+    return parse
 
 
 def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
@@ -329,39 +438,51 @@ def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
         help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]".replace("%", "%%")
         if o.is_bool:
             parser.add_argument(
-                *flags, dest=o.dest, action="store_const", const=True, default=None, help=help_text
+                *flags, dest=o.name, action="store_const", const=True, default=None, help=help_text
             )
         else:
             parser.add_argument(
-                *flags, dest=o.dest, type=o.type, choices=o.choices, default=None, help=help_text
+                *flags,
+                dest=o.name,
+                type=_flag_type(o),
+                choices=o.choices,
+                default=None,
+                help=help_text,
             )
 
 
-@dataclass(frozen=True)
-class Settings:
-    values: Mapping[str, Any]
-    token: SecretStr | None
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __repr__(self) -> str:
-        return f"Settings({dict(self.values)!r}, token={'***' if self.token else None})"
+def _env_value(o: Option, raw: str) -> Any:
+    try:
+        value = o.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {o.env}={raw!r}: {exc}") from None
+    if o.choices and value not in o.choices:
+        raise ConfigError(
+            f"environment variable {o.env}={raw!r}: choose from {', '.join(o.choices)}"
+        )
+    return value
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Flag > environment > default, for every option; then the token."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for name, option in OPTIONS.items():
-        given = getattr(args, name, None)
-        values[name] = given if given is not None else _env_value(option, environ)
-    return Settings(values, read_token(values["token_file"], environ))
+    given = set()
+    for name, o in OPTIONS.items():
+        flag_value = getattr(args, name, None)
+        raw = environ.get(o.env, "")
+        if flag_value is not None:
+            values[name] = flag_value
+        elif raw != "":
+            values[name] = _env_value(o, raw)
+        else:
+            continue
+        given.add(name)
+    settings = Settings(**values, given=frozenset(given))
+    return settings.with_token(read_token(settings.token_file, environ))
 
 
-def read_token(token_file: str, environ: Mapping[str, str]) -> SecretStr | None:
+def read_token(token_file: str, environ: Mapping[str, str]) -> Secret | None:
     if token_file:
         path = Path(token_file)
         try:
@@ -373,9 +494,9 @@ def read_token(token_file: str, environ: Mapping[str, str]) -> SecretStr | None:
             ) from None
         if not text:
             raise ConfigError(f"the token file {path} is empty")
-        return SecretStr(text)
+        return Secret(text)
     token = environ.get("WALDUR_API_TOKEN", "").strip()
-    return SecretStr(token) if token else None
+    return Secret(token) if token else None
 
 
 def _show(value: Any) -> str:
@@ -385,9 +506,20 @@ def _show(value: Any) -> str:
 
 
 def options_markdown() -> str:
+    """The README's configuration table."""
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for o in OPTIONS.values():
         flag = f"`{o.short}`, `{o.flag}`" if o.short else f"`{o.flag}`"
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
         rows.append(f"| {flag} | `{o.env}` | `{_show(o.default)}` | {o.help}{choices} |")
     return "\n".join(rows) + "\n"
+
+
+def options_text() -> str:
+    """The same, for a terminal: one block per option."""
+    blocks = []
+    for o in OPTIONS.values():
+        flag = f"{o.short}, {o.flag}" if o.short else o.flag
+        choices = f" ({' / '.join(o.choices)})" if o.choices else ""
+        blocks.append(f"{flag}  [env {o.env}; default {_show(o.default)}]\n    {o.help}{choices}")
+    return "\n".join(blocks) + "\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.desired import load_desired
-from reconciler.errors import InputError
+from reconciler.core.errors import InputError
+from reconciler.desired.loader import load_desired
 
 HERE = Path(__file__).parent
 EXPECTED: dict[str, dict] = yaml.safe_load((HERE / "expected.yaml").read_text())

@@ -119,8 +119,8 @@ def server_tree(api_url: str) -> set[tuple[str, ...]]:
 
 def desired_tree(path: Path) -> set[tuple[str, ...]]:
     """The tree a desired file declares, in the shape `server_tree` reports."""
-    from reconciler.desired import load_desired
-    from reconciler.model import Kind
+    from reconciler.core.model import Kind
+    from reconciler.desired.loader import load_desired
 
     tree: set[tuple[str, ...]] = set()
     for key, record in load_desired([path]).records.items():
@@ -156,7 +156,7 @@ def eessi_subset(
     name: str = "subset.yaml",
 ) -> Path:
     """A desired file of the first `packages` packages of a real EESSI snapshot."""
-    from reconciler import eessi
+    from reconciler.tools import eessi
 
     source = data_file("eessi", *snapshot.split("/"))
     doc = eessi.convert(eessi.load(source))

@@ -10,7 +10,7 @@ import json
 
 import yaml
 
-from reconciler import eessi
+from reconciler.tools import eessi
 
 from .harness import count_kinds, data_file, plan_json, reconcile, server_tree, write_yaml
 
@@ -90,8 +90,8 @@ def test_replay_two_real_snapshots(sim, tmp_path):
 
 def test_import_keeps_every_pair_of_the_snapshot(tmp_path):
     """The converter is compact (target_defaults) but loses nothing."""
-    from reconciler.desired import load_desired
-    from reconciler.model import Kind
+    from reconciler.core.model import Kind
+    from reconciler.desired.loader import load_desired
 
     path = data_file(*NEW)
     _, versions, pairs, _ = sets(path)

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.desired import load_desired
-from reconciler.model import Kind
+from reconciler.core.model import Kind
+from reconciler.desired.loader import load_desired
 
 from .harness import eessi_subset, reconcile, server_tree
 
@@ -111,7 +111,7 @@ def build_patternless(sim, dialect):
 
 def export(server, tmp_path, *args, name="exported.yaml"):
     out = tmp_path / name
-    done = reconcile(server, "export", "-o", str(out), *args)
+    done = reconcile(server, "export", "--out", str(out), *args)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -191,7 +191,7 @@ def test_export_never_shows_the_token(sim, tmp_path):
     server = sim(staff_token=canary)
     build_patternless(server, "legacy")
     written = tmp_path / "f.yaml"
-    for args in (("export",), ("export", "--log-level", "debug"), ("export", "-o", str(written))):
+    for args in (("export",), ("export", "--log-level", "debug"), ("export", "--out", str(written))):
         done = reconcile(server, *args, token=canary)
         assert done.returncode == 0, done.stderr
         assert canary not in done.stdout + done.stderr

@@ -10,7 +10,7 @@ import re
 import jsonschema
 import yaml
 
-from reconciler.desired import desired_json_schema
+from reconciler.desired.loader import desired_json_schema
 
 from .harness import count_kinds, data_file, plan_json, reconcile, server_tree
 from .test_eessi_replay import expected_changes, sets
@@ -59,7 +59,7 @@ def detail_tree(path):
 
 def import_file(tmp_path, parts, *extra, name="imported.yaml"):
     out = tmp_path / name
-    done = reconcile(None, "import", "eessi", str(data_file(*parts)), "-o", str(out), *extra)
+    done = reconcile(None, "import", "eessi", str(data_file(*parts)), "--out", str(out), *extra)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -85,8 +85,8 @@ def test_riscv_sample_takes_its_eessi_version_from_the_modules_and_the_repositor
 ):
     source = data_file(*RISCV_SAMPLE)
     desired = import_file(tmp_path, RISCV_SAMPLE, "--eessi-repository", "riscv.eessi.io")
-    from reconciler.desired import load_desired
-    from reconciler.model import Kind
+    from reconciler.core.model import Kind
+    from reconciler.desired.loader import load_desired
 
     state = load_desired([desired])
     got = {(*k.parts, r.fields["path"]) for k, r in state.records.items() if k.kind is Kind.TARGET}

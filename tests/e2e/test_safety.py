@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from reconciler import locks
+from reconciler.engine import locks
 
 from .harness import (
     RECONCILE,

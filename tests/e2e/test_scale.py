@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client import PAGE_SIZE, ClientConfig, WaldurClient
-from reconciler.model import Kind
+from reconciler.core.model import Kind
+from reconciler.remote.client import PAGE_SIZE, ClientConfig, WaldurClient
 from reconciler.sim.launcher import SimProcess
 
 from .harness import reconcile, server_tree, sim_stats, write_yaml, writes

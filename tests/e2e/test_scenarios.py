@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.model import Key, Kind, format_key
+from reconciler.core.model import Key, Kind, format_key
 
 from .harness import ROOT, reconcile
 

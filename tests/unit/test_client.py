@@ -7,9 +7,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from reconciler.client import ClientConfig, WaldurClient, retry_after_seconds
-from reconciler.errors import ApiError, AuthError, ConfigError, OutcomeUnknown
-from reconciler.model import Kind
+from reconciler.core.errors import ApiError, AuthError, ConfigError, OutcomeUnknown
+from reconciler.core.model import Kind
+from reconciler.remote.client import ClientConfig, WaldurClient, retry_after_seconds
 
 TOKEN = "canary-token-0123456789abcdef"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.compact import VersionTargets, compact, expand, infer_template
+from reconciler.tools.compact import VersionTargets, compact, expand, infer_template
 
 EESSI = "/cvmfs/software.eessi.io/versions/{catalog_version}/software/linux/"
 ARCHS = (("aarch64", "neoverse_v1"), ("x86_64", "amd/zen3"), ("x86_64", "generic"))

@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.desired import MAX_PROBLEMS, desired_json_schema, load_desired
-from reconciler.errors import InputError
-from reconciler.model import CatalogPolicy, DesiredState, Key, Kind, catalog_key
-from reconciler.yamlsrc import load_yaml
+from reconciler.core.errors import InputError
+from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, catalog_key
+from reconciler.desired.loader import MAX_PROBLEMS, desired_json_schema, load_desired
+from reconciler.desired.yamlsrc import load_yaml
 from tests.datafiles import EESSI_FULL, data_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from django.core.validators import URLValidator
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from reconciler import fieldrules
+from reconciler.core import fieldrules
 from reconciler.sim import validation as sim_validation
 
 DJANGO = URLValidator(schemes=["http", "https", "ftp", "ftps"])  # URLField's defaults

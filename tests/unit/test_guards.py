@@ -2,10 +2,10 @@
 
 import pytest
 
-from reconciler import guards
-from reconciler.errors import ExitCode, GuardRefused
-from reconciler.model import CatalogPolicy, DesiredState, ObservedState, Record, catalog_key
-from reconciler.plan import make_plan
+from reconciler.core import guards
+from reconciler.core.errors import ExitCode, GuardRefused
+from reconciler.core.model import CatalogPolicy, DesiredState, ObservedState, Record, catalog_key
+from reconciler.core.plan import make_plan
 
 CAT = catalog_key("EESSI", "2023.06")
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from reconciler.client import ClientConfig, WaldurClient
-from reconciler.model import CatalogPolicy, DesiredState, Kind, Record, catalog_key
-from reconciler.observe import observe
+from reconciler.core.model import CatalogPolicy, DesiredState, Kind, Record, catalog_key
+from reconciler.remote.client import ClientConfig, WaldurClient
+from reconciler.remote.observe import observe
 
 CAT = catalog_key("EESSI", "2023.06")
 PKG = CAT.child("GROMACS")

@@ -1,6 +1,6 @@
 """The pure planning stage on plain data."""
 
-from reconciler.model import (
+from reconciler.core.model import (
     CatalogPolicy,
     DesiredState,
     Key,
@@ -9,7 +9,7 @@ from reconciler.model import (
     Record,
     catalog_key,
 )
-from reconciler.plan import Action, make_plan, normalise
+from reconciler.core.plan import Action, make_plan, normalise
 
 CAT = catalog_key("EESSI", "2023.06")
 PKG = CAT.child("GROMACS")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from reconciler.apply import ChangeResult, Status
-from reconciler.model import Key, Kind
-from reconciler.plan import Action, Change, Plan
-from reconciler.progress import BarReporter, LineReporter, reporter
+from reconciler.core.model import Key, Kind
+from reconciler.core.plan import Action, Change, Plan
+from reconciler.engine.apply import ChangeResult, Status
+from reconciler.output.progress import BarReporter, LineReporter, reporter
 
 
 def plan(n: int) -> Plan:

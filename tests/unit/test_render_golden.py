@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply import ApplyResult, ChangeResult, Status
-from reconciler.model import Key, Kind
-from reconciler.plan import Action, Change, FieldChange, Plan
-from reconciler.render import render_text, use_colour
-from reconciler.render_markdown import LARGE, render_markdown
+from reconciler.core.model import Key, Kind
+from reconciler.core.plan import Action, Change, FieldChange, Plan
+from reconciler.engine.apply import ApplyResult, ChangeResult, Status
+from reconciler.output.markdown import LARGE, render_markdown
+from reconciler.output.render import render_text, use_colour
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

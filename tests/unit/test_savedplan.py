@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import savedplan
-from reconciler.errors import ConfigError
-from reconciler.model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
-from reconciler.plan import Action, make_plan
-from reconciler.savedapply import check_files, check_server, rebuild
+from reconciler.core.errors import ConfigError
+from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
+from reconciler.core.plan import Action, make_plan
+from reconciler.engine import savedplan
+from reconciler.engine.savedapply import check_files, check_server, rebuild
 
 CAT = ("EESSI", "2023.06", "binary_runtime")
 API = "http://127.0.0.1:9/api/"

@@ -11,13 +11,13 @@ import jsonschema
 import pytest
 import yaml
 
-from reconciler import eessi_api
-from reconciler.desired import desired_json_schema, load_desired
-from reconciler.errors import InputError
-from reconciler.export import build_document, check_round_trip, header
-from reconciler.model import Key, Kind, ObservedState, Record
-from reconciler.writer import to_yaml
-from reconciler.yamlsrc import load_yaml
+from reconciler.core.errors import InputError
+from reconciler.core.model import Key, Kind, ObservedState, Record
+from reconciler.desired.loader import desired_json_schema, load_desired
+from reconciler.desired.yamlsrc import load_yaml
+from reconciler.tools import eessi_api
+from reconciler.tools.export import build_document, check_round_trip, header
+from reconciler.tools.writer import to_yaml
 from tests.datafiles import data_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ import argparse
 
 import pytest
 
-from reconciler import cli
-from reconciler.daemon import Schedule
-from reconciler.errors import ConfigError
+from reconciler.cli import main as cli
+from reconciler.core.errors import ConfigError
+from reconciler.daemon.loop import Schedule
 from reconciler.settings import OPTIONS, duration, listen_address, options_markdown, resolve
 
 
@@ -29,6 +29,37 @@ def test_bad_environment_value_names_the_variable():
         resolve(ns(), {"RECONCILE_CONCURRENCY": "many"})
     with pytest.raises(ConfigError, match="RECONCILE_OUTPUT"):
         resolve(ns(), {"RECONCILE_OUTPUT": "xml"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("RECONCILE_DRY_RUN", "ture", "is not true or false"),
+        ("RECONCILE_ALLOW_INSECURE_HTTP", "maybe", "is not true or false"),
+        ("RECONCILE_INTERVAL", "soon", "is not a duration"),
+        ("RECONCILE_MAX_DELETE_PERCENT", "150", "between 0 and 100"),
+        ("RECONCILE_MAX_DELETE", "-1", "cannot be negative"),
+        ("RECONCILE_LISTEN", "9090", "is not HOST:PORT"),
+    ],
+)
+def test_a_bad_typed_value_is_an_error_naming_the_variable(variable, value, says):
+    """Never a silent default: RECONCILE_DRY_RUN=ture used to mean false."""
+    with pytest.raises(ConfigError, match=f"environment variable {variable}=.*{says}"):
+        resolve(ns(), {variable: value})
+
+
+def test_booleans_and_typed_values_from_the_environment():
+    env = {"RECONCILE_DRY_RUN": "Yes", "RECONCILE_INTERVAL": "10m", "RECONCILE_LISTEN": ":80"}
+    settings = resolve(ns(), env)
+    assert (settings.dry_run, settings.interval, settings.listen) == (True, 600.0, ("127.0.0.1", 80))
+    assert resolve(ns(), {"RECONCILE_DRY_RUN": "off"}).dry_run is False
+    assert settings.given == {"dry_run", "interval", "listen"}
+
+
+def test_a_bad_flag_value_names_the_flag(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["daemon", "-f", "x", "--interval", "soon"])
+    assert "argument --interval: 'soon' is not a duration" in capsys.readouterr().err
 
 
 def test_token_from_env_or_file_and_never_in_repr(tmp_path):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import yamlsrc
-from reconciler.yamlsrc import (
+from reconciler.desired import yamlsrc
+from reconciler.desired.yamlsrc import (
     MAX_DEPTH,
     Document,
     YamlError,

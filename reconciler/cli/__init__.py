@@ -1,0 +1,1 @@
+"""The `reconcile` command (`main`): parsing, one function per subcommand, exit codes."""

@@ -1,0 +1,131 @@
+"""`reconcile plan` and `reconcile apply` (from files or a saved plan): run, report, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from reconciler.core.errors import ConfigError, ExitCode
+from reconciler.core.plan import Plan
+from reconciler.engine import savedplan
+from reconciler.engine.apply import ApplyResult
+from reconciler.engine.runner import Hooks, load, reconcile_once
+from reconciler.engine.savedapply import apply_saved
+from reconciler.output.progress import Reporter, reporter
+from reconciler.output.render import render_json, render_text, use_colour
+from reconciler.remote.client import WaldurClient
+from reconciler.settings import Settings
+from reconciler.tools.writer import write_text
+
+
+def emit(
+    out: TextIO, settings: Settings, plan: Plan, result: ApplyResult | None, client: WaldurClient
+) -> None:
+    if settings.output == "json":
+        http = {
+            "requests": client.stats.total(),
+            "retries": client.stats.retries,
+            "read_path": plan.read_path,
+        }
+        text = render_json(plan, result, http)
+    elif settings.output == "markdown":
+        from reconciler.output.markdown import render_markdown
+
+        text = render_markdown(plan, result)
+    else:
+        text = render_text(plan, result, colour=use_colour(out))
+    out.write(text)
+    out.flush()
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM during an apply: finish the changes in flight, send no new ones."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write(
+            f"{signal.Signals(signum).name}: stopping after the changes in flight "
+            "(send it again to stop at once)\n"
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def progress_reporter(settings: Settings) -> Iterator[Reporter | None]:
+    """The apply's progress on stderr (none with JSON output); closed when the apply ends."""
+    mode = "none" if settings.output == "json" else settings.progress
+    found = reporter(mode, sys.stderr)
+    try:
+        yield found
+    finally:
+        if found is not None:
+            found.close()
+
+
+def _hooks(stop: threading.Event, progress: Reporter | None) -> Hooks:
+    """The stop event, and the Applier callbacks that feed `progress` (if there is one)."""
+    if progress is None:
+        return Hooks(stop=stop)
+    return Hooks(stop=stop, on_start=progress.start, on_result=progress.result)
+
+
+def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    write = args.command == "apply"
+    if write and args.saved_plan is not None and args.files:
+        raise ConfigError("apply takes desired-state files (-f FILE) or a saved plan, not both")
+    if write and args.saved_plan is None and not args.files:
+        raise ConfigError("apply needs desired-state files (-f FILE) or a saved plan (PLAN)")
+    if write and args.saved_plan is not None:
+        return cmd_apply_saved(args.saved_plan, settings, out)
+    desired = load(args.files)
+    with (
+        WaldurClient(settings.client_config()) as client,
+        stop_on_signals() as stop,
+        progress_reporter(settings) as progress,
+    ):
+        outcome = reconcile_once(
+            settings.run_options(), client, desired, write=write, hooks=_hooks(stop, progress)
+        )
+    emit(out, settings, outcome.plan, outcome.result, client)
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    if not write and settings.out:
+        document = savedplan.to_document(outcome.plan, desired, args.files, client.api_url)
+        write_text(savedplan.dumps(document), Path(settings.out))
+        sys.stderr.write(
+            f"Saved the plan to {settings.out}; `reconcile apply {settings.out}` applies "
+            "exactly it, if nothing it touches has changed by then.\n"
+        )
+    if not write and settings.detailed_exitcode and not outcome.plan.empty:
+        return ExitCode.CHANGES
+    return outcome.exit_code
+
+
+def cmd_apply_saved(path: Path, settings: Settings, out: TextIO) -> int:
+    saved = savedplan.read(path)
+    with (
+        WaldurClient(settings.client_config()) as client,
+        stop_on_signals() as stop,
+        progress_reporter(settings) as progress,
+    ):
+        outcome = apply_saved(settings.run_options(), client, saved, _hooks(stop, progress))
+    emit(out, settings, outcome.plan, outcome.result, client)
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    return outcome.exit_code

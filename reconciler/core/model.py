@@ -1,0 +1,234 @@
+"""The reconciler's own model of a software catalog: kinds, natural keys and records.
+
+Both sides of a reconciliation normalise into these plain, frozen values: the desired state
+(from YAML) and the observed state (from the Waldur API). Everything downstream (pairing,
+diffing, planning, rendering) works on them only, so it never sees wire formats or YAML.
+
+Natural keys (Waldur's uniqueness constraints):
+
+    catalog  (name, version, catalog_type)
+    package  catalog key + (name,)
+    version  package key + (version, module_version)
+    target   version key + (cpu_family, cpu_microarchitecture)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Kind(IntEnum):
+    """Object kinds, in dependency order: a parent always sorts before its children."""
+
+    CATALOG = 0
+    PACKAGE = 1
+    VERSION = 2
+    TARGET = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def parent(self) -> Kind | None:
+        return _PARENT_KIND[self]
+
+    @property
+    def child(self) -> Kind | None:
+        return _CHILD_KIND[self]
+
+
+# Looked up for every record read or planned: a table, not an Enum call per use.
+_PARENT_KIND: dict[Kind, Kind | None] = {k: Kind(k - 1) if k else None for k in Kind}
+_CHILD_KIND: dict[Kind, Kind | None] = {k: Kind(k + 1) if k < Kind.TARGET else None for k in Kind}
+
+
+#: Fields of each kind that form its natural key, in key order (own part only).
+KEY_FIELDS: dict[Kind, tuple[str, ...]] = {
+    Kind.CATALOG: ("name", "version", "catalog_type"),
+    Kind.PACKAGE: ("name",),
+    Kind.VERSION: ("version", "module_version"),
+    Kind.TARGET: ("cpu_family", "cpu_microarchitecture"),
+}
+
+#: Writable, non-key fields the reconciler can manage, per kind (reconciler's names).
+VALUE_FIELDS: dict[Kind, tuple[str, ...]] = {
+    Kind.CATALOG: ("description", "source_url", "metadata", "auto_update_enabled"),
+    Kind.PACKAGE: ("description", "homepage", "is_extension"),
+    Kind.VERSION: ("release_date",),
+    Kind.TARGET: ("path",),
+}
+
+#: Length of a full key tuple per kind.
+KEY_LENGTH: dict[Kind, int] = {
+    Kind.CATALOG: 3,
+    Kind.PACKAGE: 4,
+    Kind.VERSION: 6,
+    Kind.TARGET: 8,
+}
+
+DEFAULT_CATALOG_TYPE = "binary_runtime"
+CATALOG_TYPES = ("binary_runtime", "source_package", "package_manager")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Key:
+    """A natural key: the kind plus the full tuple of key parts from the catalog down."""
+
+    kind: Kind
+    parts: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.parts) != KEY_LENGTH[self.kind]:
+            raise ValueError(f"a {self.kind.label} key has {KEY_LENGTH[self.kind]} parts")
+
+    @property
+    def parent(self) -> Key | None:
+        parent = self.kind.parent
+        return None if parent is None else Key(parent, self.parts[: KEY_LENGTH[parent]])
+
+    @property
+    def catalog(self) -> Key:
+        return Key(Kind.CATALOG, self.parts[:3])
+
+    def own(self) -> dict[str, str]:
+        """This kind's own key fields as a mapping (e.g. {"name": "GROMACS"} for a package)."""
+        start = 0 if self.kind.parent is None else KEY_LENGTH[self.kind.parent]
+        return dict(zip(KEY_FIELDS[self.kind], self.parts[start:], strict=True))
+
+    def child(self, *own: str) -> Key:
+        kind = self.kind.child
+        if kind is None:
+            raise ValueError("a target has no children")
+        return Key(kind, self.parts + own)
+
+    def ancestors(self) -> Iterator[Key]:
+        key = self.parent
+        while key is not None:
+            yield key
+            key = key.parent
+
+    def __str__(self) -> str:
+        return format_key(self)
+
+
+def catalog_key(name: str, version: str, catalog_type: str = DEFAULT_CATALOG_TYPE) -> Key:
+    return Key(Kind.CATALOG, (name, version, catalog_type))
+
+
+def version_label(key: Key) -> str:
+    """`2024.4 (2024.4-foss-2023b)`: a version key's own part, as every output shows it."""
+    version, module_version = key.parts[4], key.parts[5]
+    return version + (f" ({module_version})" if module_version else "")
+
+
+def format_key(key: Key) -> str:
+    """Human form, e.g. `EESSI 2023.06 / GROMACS / 2024.4 (2024.4-foss-2023b) / x86_64/amd/zen3`.
+
+    The catalog type is shown only when it is not the default (`binary_runtime`)."""
+    p = key.parts
+    text = f"{p[0]} {p[1]}" + ("" if p[2] == DEFAULT_CATALOG_TYPE else f" [{p[2]}]")
+    if key.kind >= Kind.PACKAGE:
+        text += f" / {p[3]}"
+    if key.kind >= Kind.VERSION:
+        text += f" / {version_label(key)}"
+    if key.kind >= Kind.TARGET:
+        text += f" / {p[6]}/{p[7]}"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One object on either side.
+
+    `fields` holds the non-key writable fields. For a desired record these are only the
+    fields the YAML declares (the managed ones); for an observed record, every writable field
+    the server returned, in the reconciler's names. `uuid` and `url` are set on observed
+    records only. `source` names where a desired record was declared (``file:line``).
+    """
+
+    key: Key
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    uuid: str | None = None
+    url: str | None = None
+    source: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.key.kind
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPolicy:
+    """What the desired state says about a declared catalog beyond its fields."""
+
+    prune: bool = True
+    absent: bool = False
+    allow_empty: bool = False
+    ignore_fields: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class DesiredState:
+    """Everything the desired files declare, flattened by key.
+
+    `records` holds every declared object of every kind (catalogs included); `policies`
+    has one entry per declared catalog. Catalogs with ``state: absent`` appear in
+    `policies` (absent=True) and in `records`, but none of their children do.
+    """
+
+    records: dict[Key, Record] = field(default_factory=dict)
+    policies: dict[Key, CatalogPolicy] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+    def catalogs(self) -> list[Key]:
+        return sorted(self.policies)
+
+
+@dataclass(slots=True)
+class ObservedState:
+    """What the server has, for the catalogs the desired state declares.
+
+    `complete` is True only when every listing was read in full and matched its
+    ``X-Result-Count``; deletes are planned only from a complete picture.
+    """
+
+    records: dict[Key, Record] = field(default_factory=dict)
+    complete: bool = True
+    incomplete_reason: str = ""
+    dialect: str = "legacy"
+    dialect_reason: str = ""
+    requests: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    read_path: str = "embedded"
+    #: per live declared catalog, how many objects it holds below it (from its counts)
+    catalog_sizes: dict[Key, int] = field(default_factory=dict)
+
+
+def split_architecture(text: str) -> tuple[str, str]:
+    """`x86_64/amd/zen3` → (`x86_64`, `amd/zen3`): split at the first slash."""
+    family, sep, micro = text.partition("/")
+    if not sep or not family or not micro or micro.startswith("/") or micro.endswith("/"):
+        raise ValueError(
+            f"architecture {text!r} is not 'family/microarchitecture' (e.g. x86_64/amd/zen3)"
+        )
+    return family, micro
+
+
+KEY_NAMES = (
+    "catalog",
+    "catalog_version",
+    "catalog_type",
+    "package",
+    "version",
+    "module_version",
+    "cpu_family",
+    "cpu_microarchitecture",
+)
+
+
+def key_json(key: Key) -> dict[str, str]:
+    return dict(zip(KEY_NAMES[: KEY_LENGTH[key.kind]], key.parts, strict=True))

@@ -1,0 +1,240 @@
+"""Pair desired and observed records by natural key, diff the managed fields, order the changes.
+
+Pure: plain values in, a `Plan` value out; no I/O, no clock, no logging. Render and apply both
+read the same `Plan`.
+
+- A field the desired state leaves out is not managed and never shows in a diff.
+- Values are compared after normalisation (surrounding whitespace, ``null`` vs ``""``, a
+  trailing slash on URLs), so a plan right after an apply is empty.
+- Deletes happen only in declared catalogs with ``prune: true`` (or ``state: absent``), only
+  from a complete observation, and only for the topmost undeclared object: the server deletes
+  its children with it (they are counted in the change's `cascade`).
+- Order: creates and updates top-down (catalog, package, version, target), then deletes
+  bottom-up; inside a level, by key.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.core.model import (
+    KEY_LENGTH,
+    CatalogPolicy,
+    DesiredState,
+    Key,
+    Kind,
+    ObservedState,
+    Record,
+)
+
+URL_FIELDS = frozenset({"homepage", "source_url"})
+NULLABLE_TEXT = frozenset({"description", "homepage", "source_url", "path", "release_date"})
+#: Length of the parent's key parts, per kind: the loops below look parents and catalogs up by
+#: slices of `Key.parts` (plain tuples) instead of building a `Key` per record.
+_PARENT_LENGTH = {kind: KEY_LENGTH[kind.parent] for kind in Kind if kind.parent is not None}
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    name: str
+    old: Any
+    new: Any
+    detail: str = ""  # for nested values (metadata): what inside changed
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: Action
+    key: Key
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    fields: tuple[FieldChange, ...] = ()
+    uuid: str | None = None
+    url: str | None = None
+    cascade: int = 0  # objects the server deletes with this one (deletes only)
+    parent_url: str | None = None  # creates: the live parent's url, when it exists already
+
+    @property
+    def kind(self) -> Kind:
+        return self.key.kind
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    dialect: str = "legacy"
+    dialect_reason: str = ""
+    complete: bool = True
+    withheld_deletes: int = 0
+    notes: tuple[str, ...] = ()
+    read_path: str = "embedded"
+    live_counts: Mapping[Key, int] = field(default_factory=dict)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    def summary(self) -> dict[str, int]:
+        return {a.value: self.count(a) for a in Action}
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def normalise(name: str, value: Any) -> Any:
+    """The form in which a value is compared (never the form that is sent)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if name in URL_FIELDS:
+            value = value.rstrip("/")
+    if value is None and name in NULLABLE_TEXT:
+        return ""
+    return value
+
+
+def same(name: str, a: Any, b: Any) -> bool:
+    """True when the server would consider two values of field `name` equal."""
+    return normalise(name, a) == normalise(name, b)
+
+
+def diff_fields(desired: Record, observed: Record) -> tuple[FieldChange, ...]:
+    changes = []
+    for name, want in desired.fields.items():
+        have = observed.fields.get(name)
+        if same(name, want, have):
+            continue
+        detail = ""
+        if isinstance(want, dict | list) and isinstance(have, dict | list):
+            from deepdiff import DeepDiff  # only for nested values (metadata): 20 ms to import
+
+            detail = DeepDiff(have, want, verbose_level=2).pretty()
+        changes.append(FieldChange(name, have, want, detail))
+    return tuple(changes)
+
+
+def _values(record: Record) -> dict[str, Any]:
+    """A record as a change shows it: its own key fields and its value fields."""
+    return {**record.key.own(), **record.fields}
+
+
+def _policies(desired: DesiredState) -> dict[tuple[str, ...], CatalogPolicy]:
+    """Each declared catalog's policy, by the catalog's key parts (`key.parts[:3]`)."""
+    return {key.parts: policy for key, policy in desired.policies.items()}
+
+
+def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
+    live = observed.records
+    policies = _policies(desired)
+    ups: list[Change] = []
+    for key, want in desired.records.items():
+        if policies[key.parts[:3]].absent:
+            continue
+        have = live.get(key)
+        if have is None:
+            parent_key = key.parent
+            parent = live.get(parent_key) if parent_key is not None else None
+            ups.append(
+                Change(
+                    Action.CREATE,
+                    key,
+                    after=_values(want),
+                    parent_url=parent.url if parent else None,
+                )
+            )
+            continue
+        fields = diff_fields(want, have)
+        if fields:
+            ups.append(
+                Change(
+                    Action.UPDATE,
+                    key,
+                    before=_values(have),
+                    after=_values(want),
+                    fields=fields,
+                    uuid=have.uuid,
+                    url=have.url,
+                )
+            )
+    gone, cascades = _deletes(desired, observed)
+    notes: list[str] = []
+    withheld = 0
+    if gone and not observed.complete:
+        withheld = len(gone)
+        notes.append(
+            f"{withheld} delete(s) withheld: the server could not be read completely "
+            f"({observed.incomplete_reason})"
+        )
+        gone = []
+    deletes = [
+        Change(
+            Action.DELETE,
+            record.key,
+            before=_values(record),
+            uuid=record.uuid,
+            url=record.url,
+            cascade=cascades.get(record.key, 0),
+        )
+        for record in gone
+    ]
+    ups.sort(key=lambda c: (c.kind, c.key.parts))
+    deletes.sort(key=lambda c: (-c.kind, c.key.parts))
+    if observed.duplicates:
+        notes.append(
+            "the server holds objects twice under one natural key (left alone): "
+            + "; ".join(observed.duplicates[:5])
+        )
+    return Plan(
+        changes=tuple(ups + deletes),
+        dialect=observed.dialect,
+        dialect_reason=observed.dialect_reason,
+        complete=observed.complete,
+        withheld_deletes=withheld,
+        notes=tuple(notes),
+        read_path=observed.read_path,
+        live_counts=live_counts(observed),
+    )
+
+
+def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Record], dict[Key, int]]:
+    """The topmost live objects that must go, and how many descendants go with each."""
+    wanted = desired.records
+    policies = _policies(desired)
+    top_of: dict[tuple[str, ...], Key] = {}  # a deleted object's parts → the delete removing it
+    cascades: dict[Key, int] = {}
+    gone: list[Record] = []
+    for key in sorted(observed.records, key=lambda k: k.kind):
+        record = observed.records[key]
+        policy = policies[key.parts[:3]]
+        if key.kind is Kind.CATALOG:
+            if policy.absent:
+                gone.append(record)
+                cascades[key] = observed.catalog_sizes.get(key, 0)
+            continue
+        top = top_of.get(key.parts[: _PARENT_LENGTH[key.kind]])
+        if top is not None:
+            top_of[key.parts] = top
+            cascades[top] = cascades.get(top, 0) + 1
+            continue
+        if key in wanted or not policy.prune or policy.absent:
+            continue
+        top_of[key.parts] = key
+        gone.append(record)
+    return gone, cascades
+
+
+def live_counts(observed: ObservedState) -> dict[Key, int]:
+    """Objects held below each live declared catalog, for the mass-deletion guard."""
+    counts: dict[Key, int] = dict(observed.catalog_sizes)
+    seen = Counter(key.parts[:3] for key in observed.records if key.kind is not Kind.CATALOG)
+    counts.update({Key(Kind.CATALOG, parts): n for parts, n in seen.items()})
+    return counts

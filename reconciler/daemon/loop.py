@@ -1,0 +1,276 @@
+"""`reconcile daemon`: observe → plan → apply on a schedule, with health, metrics and logs.
+
+- APScheduler 3.x runs one job: first run at start, `max_instances=1` (never two runs at once),
+  `coalesce=True` (missed runs fold into one), optional jitter. While runs fail, the next one
+  is pulled in with exponential backoff, capped at the interval.
+- Every run re-reads the desired files. A file that became invalid keeps the last good
+  desired state for reporting, makes the run a failure and causes no writes.
+- `--dry-run` turns it into a drift detector: plans and reports, never writes.
+- SIGTERM/SIGINT: no new run; a run in progress stops between changes within the grace period;
+  exit 0. SIGHUP: re-read the token file and run now.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from reconciler.core.errors import ExitCode, InputError, ReconcileError
+from reconciler.core.model import DesiredState, Kind
+from reconciler.core.plan import Action
+from reconciler.daemon.http import StatusServer
+from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
+from reconciler.remote.client import WaldurClient
+from reconciler.settings import Settings, read_token
+
+log = structlog.get_logger("reconciler.daemon")
+JOB = "reconcile"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    interval: float | None = 600.0
+    cron: str | None = None
+    jitter: float = 0.0
+
+    def trigger(self) -> BaseTrigger:
+        jitter = int(self.jitter) or None
+        if self.cron:
+            trigger = CronTrigger.from_crontab(self.cron, timezone=UTC)
+            trigger.jitter = jitter
+            return trigger
+        return IntervalTrigger(seconds=self.interval or 600.0, jitter=jitter, timezone=UTC)
+
+    def period(self) -> float:
+        """Seconds between runs (for a cron schedule: between its next two fire times)."""
+        if not self.cron:
+            return self.interval or 600.0
+        trigger = CronTrigger.from_crontab(self.cron, timezone=UTC)
+        now = datetime.now(UTC)
+        first = trigger.get_next_fire_time(None, now)
+        second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+        return (second - first).total_seconds() if first and second else 3600.0
+
+
+@dataclass
+class RunState:
+    running: bool = False
+    last_ok: bool | None = None
+    last_finished: float | None = None
+    last_observation_ok: bool = False
+    failures: int = 0
+    last_error: str = ""
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        files: list[Path],
+        schedule: Schedule,
+        *,
+        dry_run: bool = False,
+        grace: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.files = files
+        self.schedule = schedule
+        self.dry_run = dry_run
+        self.grace = grace
+        self.state = RunState()
+        self.desired: DesiredState | None = None
+        self.stop = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.client = WaldurClient(settings.client_config())
+        self.metrics = DaemonMetrics(lambda: self.client.stats)
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self._lock = threading.Lock()
+
+    # -- health -------------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        return self.scheduler.running and not self.stop.is_set()
+
+    def ready(self) -> tuple[bool, str]:
+        s = self.state
+        if s.last_finished is None:
+            return False, "no run has finished yet"
+        if not s.last_ok:
+            return False, f"the last run failed: {s.last_error}"
+        if not s.last_observation_ok:
+            return False, "the last observation of the server failed"
+        age = time.time() - s.last_finished
+        if age > 2 * self.schedule.period():
+            return False, f"the last run finished {age:.0f}s ago (more than twice the interval)"
+        return True, "ok"
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.render()
+
+    def request_sync(self) -> bool:
+        """Run now (POST /sync); False if a run is already in progress."""
+        if self.state.running:
+            return False
+        self.scheduler.modify_job(JOB, next_run_time=datetime.now(UTC))
+        return True
+
+    # -- one run ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._lock:
+            self.state.running = True
+            self.idle.clear()
+        run_id = uuid.uuid4().hex[:12]
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        started = time.monotonic()
+        result = "failure"
+        try:
+            log.info("run start", dry_run=self.dry_run, files=[str(f) for f in self.files])
+            outcome = self._reconcile()
+            result = self._record(outcome)
+        except ReconcileError as exc:
+            self._fail(exc)
+        except Exception as exc:  # keep the daemon alive whatever happens in one run
+            self._fail(exc, unexpected=True)
+        finally:
+            elapsed = time.monotonic() - started
+            self.metrics.runs.labels(result).inc()
+            self.metrics.duration.observe(elapsed)
+            self.state.last_finished = time.time()
+            log.info(
+                "run end",
+                result=result,
+                duration_s=round(elapsed, 3),
+                failures_in_a_row=self.state.failures,
+            )
+            structlog.contextvars.unbind_contextvars("run_id")
+            with self._lock:
+                self.state.running = False
+                self.idle.set()
+            self._schedule_backoff()
+
+    def _reconcile(self) -> Outcome:
+        self.state.last_observation_ok = False
+        try:
+            self.desired = load(self.files)
+        except InputError:
+            if self.desired is not None:
+                log.warning("desired state invalid; keeping the last good one, no writes")
+            raise
+        outcome = reconcile_once(
+            self.settings.run_options(),
+            self.client,
+            self.desired,
+            write=not self.dry_run,
+            hooks=Hooks(stop=self.stop, on_result=self._on_change),
+        )
+        self.state.last_observation_ok = outcome.plan.complete
+        return outcome
+
+    def _on_change(self, result: Any) -> None:
+        change = result.change
+        self.metrics.changes.labels(
+            change.kind.label, change.action.value, result.status.value
+        ).inc()
+
+    def _record(self, outcome: Outcome) -> str:
+        plan = outcome.plan
+        drift = {kind: 0 for kind in Kind}
+        for change in plan.changes:
+            drift[change.kind] += 1 + (change.cascade if change.action is Action.DELETE else 0)
+        for kind, count in drift.items():
+            self.metrics.drift.labels(kind.label).set(count)
+        log.info("plan", **plan.summary(), dialect=plan.dialect, complete=plan.complete)
+        if outcome.refusal is not None:
+            self._fail(outcome.refusal)
+            return "refused"
+        if outcome.exit_code != ExitCode.OK:
+            summary = outcome.result.summary() if outcome.result else {}
+            self._fail(RuntimeError(f"some changes were not applied: {summary}"))
+            return "failure"
+        self.state.last_ok = True
+        self.state.failures = 0
+        self.state.last_error = ""
+        self.metrics.last_success.set(time.time())
+        return "success"
+
+    def _fail(self, exc: BaseException, unexpected: bool = False) -> None:
+        self.state.last_ok = False
+        self.state.failures += 1
+        self.state.last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.error("run failed", error=str(exc), unexpected=unexpected or None)
+
+    def _schedule_backoff(self) -> None:
+        if self.state.failures == 0 or self.stop.is_set() or not self.scheduler.running:
+            return
+        period = self.schedule.period()
+        delay = min(period, min(10.0, period) * 2 ** (self.state.failures - 1))
+        job = self.scheduler.get_job(JOB)
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        if job and job.next_run_time and job.next_run_time > when:
+            self.scheduler.modify_job(JOB, next_run_time=when)
+            log.info("backing off", retry_in_s=round(delay, 1))
+
+    # -- process ---------------------------------------------------------------------------------
+    def _signals(self) -> None:
+        def terminate(signum: int, _frame: object) -> None:
+            log.info("stopping", signal=signal.Signals(signum).name)
+            self.stop.set()
+
+        def reload(_signum: int, _frame: object) -> None:
+            log.info("SIGHUP: re-reading the token file and running now")
+            token = read_token(self.settings.token_file, os.environ)
+            self.settings = self.settings.with_token(token)
+            old, self.client = self.client, WaldurClient(self.settings.client_config())
+            old.close()
+            self.request_sync()
+
+        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, terminate)
+        signal.signal(signal.SIGHUP, reload)
+
+    def serve(self, listen: tuple[str, int] | None, allow_remote_sync: bool = False) -> int:
+        self._signals()
+        server = StatusServer(self, listen, allow_remote_sync) if listen else None
+        if server:
+            server.start()
+            log.info("listening", url=server.url)
+        self.scheduler.add_job(
+            self.run,
+            self.schedule.trigger(),
+            id=JOB,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+        while not self.stop.wait(0.5):
+            pass
+        self.scheduler.shutdown(wait=False)
+        stopped = self.idle.wait(self.grace)
+        if server:
+            server.stop()
+        self.client.close()
+        if not stopped:
+            log.error(
+                "a run was still going after the grace period; exiting anyway", grace_s=self.grace
+            )
+            return int(ExitCode.ERROR)
+        log.info("stopped")
+        return int(ExitCode.OK)

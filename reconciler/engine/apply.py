@@ -1,0 +1,315 @@
+"""Apply a plan: the only module that writes.
+
+Level by level with a barrier between levels (catalogs, packages, versions, targets for creates
+and updates; then deletes bottom-up), at most `concurrency` requests in flight, one result per
+change: `done`, `failed`, `skipped` (its parent was not created) or `not_attempted` (the server
+refuses this kind of write, or the run was interrupted).
+
+Inside a level, each group of like writes (e.g. "create version") starts with one canary
+request: a server that refuses that write (current upstream Waldur answers a POST of a version
+with HTTP 500 and ignores its PATCH) is found after a few sequential attempts, not after a
+burst, and the rest of the group is reported `not_attempted` with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from reconciler.core import dialect as dialects
+from reconciler.core.errors import ApiError, ExitCode, OutcomeUnknown
+from reconciler.core.model import Key, Kind
+from reconciler.core.plan import Action, Change, Plan, same
+from reconciler.remote.client import WaldurClient
+from reconciler.remote.lookup import find
+
+log = structlog.get_logger("reconciler.apply")
+
+PARENT_FIELD = {Kind.PACKAGE: "catalog", Kind.VERSION: "package", Kind.TARGET: "version"}
+REFUSE_AFTER = 3
+_RESENDS = 2
+
+
+class Status(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NOT_ATTEMPTED = "not_attempted"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    change: Change
+    status: Status
+    message: str = ""
+
+
+@dataclass
+class ApplyResult:
+    results: list[ChangeResult]
+    interrupted: bool = False
+    refused: dict[str, str] = field(default_factory=dict)  # "create version" → why
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    def summary(self) -> dict[str, int]:
+        return {s.value: self.count(s) for s in Status}
+
+    @property
+    def exit_code(self) -> ExitCode:
+        ok = all(r.status is Status.DONE for r in self.results) and not self.interrupted
+        return ExitCode.OK if ok else ExitCode.PARTIAL
+
+
+class Refused(Exception):
+    """The server took the request but will not make the change (500 every time, 405, or a
+    200 whose body does not show the change)."""
+
+
+@dataclass
+class _Group:
+    """Like writes (same kind and action): tracks whether the server refuses them."""
+
+    label: str
+    refusals: int = 0
+    successes: int = 0
+    reason: str = ""
+
+    @property
+    def disabled(self) -> bool:
+        return self.successes == 0 and self.refusals >= REFUSE_AFTER
+
+
+class Applier:
+    def __init__(
+        self,
+        client: WaldurClient,
+        plan: Plan,
+        *,
+        concurrency: int = 8,
+        stop: threading.Event | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.concurrency = max(concurrency, 1)
+        self.stop = stop or threading.Event()
+        self.on_result = on_result
+        self.dialect = plan.dialect
+        self._urls: dict[Key, str] = {}
+        self._failed: set[Key] = set()
+        self._lock = threading.Lock()
+        self._groups: dict[tuple[Kind, Action], _Group] = {}
+
+    # -- driver ----------------------------------------------------------------------------
+    def run(self) -> ApplyResult:
+        results: dict[int, ChangeResult] = {}
+        indexed = list(enumerate(self.plan.changes))
+        ups = [(i, c) for i, c in indexed if c.action is not Action.DELETE]
+        downs = [(i, c) for i, c in indexed if c.action is Action.DELETE]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for kind in Kind:
+                self._level(pool, [x for x in ups if x[1].kind is kind], results)
+            for kind in reversed(Kind):
+                self._level(pool, [x for x in downs if x[1].kind is kind], results)
+        refused = {g.label: g.reason for g in self._groups.values() if g.refusals}
+        ordered = [results[i] for i, _ in indexed]
+        return ApplyResult(ordered, interrupted=self.stop.is_set(), refused=refused)
+
+    def _level(
+        self,
+        pool: ThreadPoolExecutor,
+        items: list[tuple[int, Change]],
+        results: dict[int, ChangeResult],
+    ) -> None:
+        for action in Action:
+            group = [x for x in items if x[1].action is action]
+            if not group:
+                continue
+            # Canaries first, one at a time, while the server keeps refusing this write and
+            # until it is judged refused; then the rest concurrently.
+            rest = list(group)
+            tracker = self._group(group[0][1])
+            while rest and not tracker.disabled:
+                refusals = tracker.refusals
+                index, change = rest.pop(0)
+                results[index] = self._one(change)
+                if tracker.refusals == refusals:
+                    break
+            for (index, _), result in zip(
+                rest, pool.map(lambda x: self._one(x[1]), rest), strict=True
+            ):
+                results[index] = result
+
+    def _group(self, change: Change) -> _Group:
+        key = (change.kind, change.action)
+        with self._lock:
+            if key not in self._groups:
+                self._groups[key] = _Group(f"{change.action.value} {change.kind.label}")
+            return self._groups[key]
+
+    # -- one change ------------------------------------------------------------------------------
+    def _one(self, change: Change) -> ChangeResult:
+        result = self._attempt(change)
+        if result.status is not Status.DONE:
+            with self._lock:
+                self._failed.add(change.key)
+        log.info(
+            "change",
+            kind=change.kind.label,
+            key=str(change.key),
+            action=change.action.value,
+            status=result.status.value,
+            message=result.message or None,
+        )
+        if self.on_result:
+            self.on_result(result)
+        return result
+
+    def _attempt(self, change: Change) -> ChangeResult:
+        group = self._group(change)
+        if self.stop.is_set():
+            return ChangeResult(change, Status.NOT_ATTEMPTED, "interrupted before it was sent")
+        if group.disabled:
+            return ChangeResult(change, Status.NOT_ATTEMPTED, group.reason)
+        parent = change.key.parent
+        if change.action is not Action.DELETE and parent is not None and parent in self._failed:
+            return ChangeResult(
+                change, Status.SKIPPED, f"its {parent.kind.label} was not created or updated"
+            )
+        try:
+            message = self._send(change)
+        except Refused as exc:
+            with self._lock:
+                group.refusals += 1
+                group.reason = str(exc)
+            return ChangeResult(change, Status.FAILED, str(exc))
+        except ApiError as exc:
+            return ChangeResult(change, Status.FAILED, str(exc))
+        with self._lock:
+            group.successes += 1
+        return ChangeResult(change, Status.DONE, message)
+
+    def _send(self, change: Change) -> str:
+        if change.action is Action.CREATE:
+            return self._create(change)
+        if change.action is Action.UPDATE:
+            return self._update(change)
+        assert change.url
+        try:
+            self.client.delete(change.url)
+        except ApiError as exc:
+            raise self._refusal(change, exc) from None
+        return ""
+
+    def _parent_url(self, change: Change) -> str | None:
+        parent = change.key.parent
+        if parent is None:
+            return None
+        with self._lock:
+            return self._urls.get(parent) or change.parent_url
+
+    def _body(self, change: Change, fields: Mapping[str, Any], parent_url: str | None) -> dict:
+        if change.kind is Kind.TARGET:
+            body = dialects.target_to_wire(fields, self.dialect)
+        else:
+            body = dict(fields)
+        if change.action is Action.CREATE and parent_url:
+            body[PARENT_FIELD[change.kind]] = parent_url
+        return body
+
+    def _create(self, change: Change) -> str:
+        parent_url = self._parent_url(change)
+        assert change.after is not None
+        if change.kind is not Kind.CATALOG and not parent_url:
+            raise ApiError(f"no url known for its {change.kind.parent.label}")  # type: ignore[union-attr]
+        body = self._body(change, change.after, parent_url)
+        note = ""
+        for _ in range(_RESENDS + 1):
+            try:
+                created = self.client.create(change.kind, body)
+                break
+            except OutcomeUnknown as exc:
+                found = find(self.client, change.key, parent_url)
+                if found is not None:
+                    created, note = found, f"adopted after an unanswered create ({exc})"
+                    break
+            except ApiError as exc:
+                if _is_duplicate(exc):
+                    found = find(self.client, change.key, parent_url)
+                    if found is not None:
+                        created, note = found, "adopted: it existed already"
+                        break
+                raise self._refusal(change, exc) from None
+        else:
+            raise ApiError(f"create was never answered after {_RESENDS + 1} tries")
+        self._learn_dialect(change, created)
+        self._check_stored(change, created, change.after)
+        with self._lock:
+            self._urls[change.key] = created.get("url") or self.client.detail_url(
+                change.kind, str(created.get("uuid"))
+            )
+        return note
+
+    def _update(self, change: Change) -> str:
+        assert change.url
+        wanted = {f.name: f.new for f in change.fields}
+        try:
+            answer = self.client.patch(change.url, self._body(change, wanted, None))
+        except ApiError as exc:
+            raise self._refusal(change, exc) from None
+        self._check_stored(change, answer, wanted)
+        return ""
+
+    def _learn_dialect(self, change: Change, answer: Mapping[str, Any]) -> None:
+        if change.kind is Kind.TARGET and self.dialect == dialects.UNDETERMINED:
+            found = dialects.dialect_of(answer)
+            if found:
+                self.dialect = found
+                log.info("api dialect learnt from the server's answer", dialect=found)
+
+    def _check_stored(
+        self, change: Change, answer: Mapping[str, Any], wanted: Mapping[str, Any]
+    ) -> None:
+        """A 2xx whose body does not show the requested values is a refused change."""
+        stored = dialects.target_from_wire(answer) if change.kind is Kind.TARGET else answer
+        wrong = [name for name, value in wanted.items() if not same(name, stored.get(name), value)]
+        if wrong:
+            raise Refused(
+                f"the server answered {'201' if change.action is Action.CREATE else '200'} but "
+                f"did not store {', '.join(sorted(wrong))}: it does not accept writes of "
+                f"{change.kind.label}s (current upstream Waldur makes versions and targets "
+                "read-only)"
+            )
+
+    def _refusal(self, change: Change, exc: ApiError) -> Exception:
+        if exc.status not in (500, 405, 501):
+            return exc
+        hint = ""
+        if change.kind in (Kind.VERSION, Kind.TARGET) and change.action is not Action.DELETE:
+            hint = (
+                " (current upstream Waldur makes versions and targets read-only through "
+                "its API and fills them only with its own EESSI/Spack loaders)"
+            )
+        return Refused(
+            f"the server refused to {change.action.value} a {change.kind.label}: {exc}{hint}"
+        )
+
+
+def _is_duplicate(exc: ApiError) -> bool:
+    body = exc.body
+    if exc.status != 400 or not isinstance(body, dict):
+        return False
+    errors = body.get("non_field_errors") or []
+    return any("unique" in str(e) for e in errors)
+
+
+def apply_plan(client: WaldurClient, plan: Plan, **kwargs: Any) -> ApplyResult:
+    return Applier(client, plan, **kwargs).run()

@@ -1,0 +1,134 @@
+"""One reconciliation: load → observe → plan → guards → (apply). Shared by the one-shot
+commands and the daemon, so both get exactly the same checks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.core import guards
+from reconciler.core.errors import AuthError, ExitCode, GuardRefused
+from reconciler.core.model import DesiredState
+from reconciler.core.plan import Plan, make_plan
+from reconciler.engine import locks
+from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
+from reconciler.remote.client import WaldurClient
+from reconciler.remote.observe import observe
+
+
+@dataclass
+class Outcome:
+    desired: DesiredState
+    plan: Plan
+    result: ApplyResult | None = None
+    refusal: GuardRefused | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.refusal is not None:
+            return ExitCode.REFUSED
+        if self.result is not None:
+            return self.result.exit_code
+        return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What a run needs to know besides the client and the desired state."""
+
+    api_dialect: str = "auto"
+    concurrency: int = 8
+    max_delete: int = 10
+    max_delete_percent: float = 10.0
+    lock_wait: float = 30.0
+    lock_dir: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """How a caller follows and stops an apply: a stop event checked between changes, and
+    callbacks when the apply starts (with the plan) and as each change ends."""
+
+    stop: threading.Event | None = None
+    on_start: Callable[[Plan], None] | None = None
+    on_result: Callable[[ChangeResult], None] | None = None
+
+
+NO_HOOKS = Hooks()
+
+
+def require_staff(client: WaldurClient) -> None:
+    if client.config.token is None:
+        raise AuthError(
+            "no API token: writes need a staff user's token; set WALDUR_API_TOKEN or --token-file"
+        )
+    user = client.me()
+    if user.get("is_staff") is not True:
+        raise AuthError(
+            f"the token's user {user.get('username', '?')!r} is not staff; "
+            "Waldur only lets staff users change software catalogs. Nothing was "
+            "written."
+        )
+
+
+def load(files: Sequence[Path]) -> DesiredState:
+    from reconciler.desired.loader import load_desired
+
+    return load_desired(list(files))
+
+
+def reconcile_once(
+    options: RunOptions,
+    client: WaldurClient,
+    desired: DesiredState,
+    *,
+    write: bool,
+    hooks: Hooks = NO_HOOKS,
+) -> Outcome:
+    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock."""
+    lock = (
+        locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
+        if write
+        else nullcontext()
+    )
+    with lock:
+        plan = make_plan(desired, observe(client, desired, options.api_dialect))
+        return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)
+
+
+def guard_and_apply(
+    options: RunOptions,
+    client: WaldurClient,
+    desired: DesiredState,
+    plan: Plan,
+    *,
+    write: bool,
+    hooks: Hooks = NO_HOOKS,
+) -> Outcome:
+    """Check the guards on `plan` and, when `write`, apply it (the caller holds the lock)."""
+    outcome = Outcome(desired, plan)
+    try:
+        guards.check(
+            plan,
+            desired,
+            max_delete=options.max_delete,
+            max_delete_percent=options.max_delete_percent,
+        )
+    except GuardRefused as refusal:
+        outcome.refusal = refusal
+        return outcome
+    if write and not plan.empty:
+        require_staff(client)
+        if hooks.on_start is not None:  # e.g. a progress bar, which needs the total first
+            hooks.on_start(plan)
+        outcome.result = apply_plan(
+            client,
+            plan,
+            concurrency=options.concurrency,
+            stop=hooks.stop,
+            on_result=hooks.on_result,
+        )
+    return outcome

@@ -1,0 +1,191 @@
+"""Render a plan (and its apply results) as Markdown for a merge-request comment.
+
+Summary first (one heading line, the apply result, notes, a table per catalog), then the
+changes grouped catalog → package in collapsible ``<details>`` sections, each package's
+changes in a ``diff`` block (GitHub and GitLab colour ``+`` and ``-`` lines), versions and
+targets indented as in the text output.
+
+A plan of more than `LARGE` changes (a new EESSI release is thousands) would make an
+unreadable comment, and forges cut comments at 64 KiB: it is summarised instead, per catalog,
+in a table per package and a table per architecture (target changes), plus the catalog's own
+change and, after an apply, every change that was not done, with its reason.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from reconciler.core.model import Key, Kind, format_key, version_label
+from reconciler.core.plan import Action, Change, Plan
+from reconciler.engine.apply import ApplyResult, ChangeResult, Status
+from reconciler.output.render import SYMBOL, Paint, change_lines, plan_summary, result_summary
+
+LARGE = 200
+MAX_ROWS = 300
+MAX_NOT_DONE = 50
+_PLAIN = Paint(False)
+_DEPTH = {Kind.CATALOG: 1, Kind.PACKAGE: 1, Kind.VERSION: 3, Kind.TARGET: 5}
+
+
+def _cell(text: str) -> str:
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
+def _counts(changes: Iterable[Change]) -> str:
+    found = Counter(c.action for c in changes)
+    return " ".join(f"{SYMBOL[a]}{found[a]}" for a in Action)
+
+
+def _diff_lines(change: Change, status: ChangeResult | None) -> list[str]:
+    """The change as text lines, with its symbol at column 0 (for diff colouring)."""
+    depth = _DEPTH[change.kind]
+    head, *fields = change_lines(change, status, _PLAIN)
+    pad = " " * depth
+    return [head[0] + pad + head[1:]] + [" " + pad + line for line in fields]
+
+
+def _diff_block(changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+    lines = ["```diff"]
+    version: tuple[str, ...] | None = None
+    for change in changes:
+        p = change.key.parts
+        if change.kind is Kind.TARGET and p[:6] != version:
+            label = version_label(change.key)
+            lines.append(f"   version {label}")
+        version = p[:6] if change.kind >= Kind.VERSION else None
+        found = _diff_lines(change, statuses.get(id(change)))
+        lines += [line.replace("```", "'''") for line in found]  # never end the block
+    return [*lines, "```", ""]
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return [f"<details><summary>{summary}</summary>", "", *body, "</details>", ""]
+
+
+def _order(change: Change) -> tuple[tuple[str, ...], ...]:
+    p = change.key.parts
+    return p[:3], p[3:4], p[4:6], p[6:]
+
+
+def _by_catalog(plan: Plan) -> dict[Key, list[Change]]:
+    groups: dict[Key, list[Change]] = defaultdict(list)
+    for change in sorted(plan.changes, key=_order):
+        groups[change.key.catalog].append(change)
+    return groups
+
+
+def _summary_table(groups: dict[Key, list[Change]]) -> list[str]:
+    rows = [
+        "| catalog | create | update | delete | deleted with them |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for cat, changes in groups.items():
+        found = Counter(c.action for c in changes)
+        cascade = sum(c.cascade for c in changes)
+        rows.append(
+            f"| {_cell(format_key(cat))} | {found[Action.CREATE]} | {found[Action.UPDATE]} | "
+            f"{found[Action.DELETE]} | {cascade} |"
+        )
+    return [*rows, ""]
+
+
+def _detailed(cat: Key, changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+    body: list[str] = []
+    own = [c for c in changes if c.kind is Kind.CATALOG]
+    if own:
+        body += _diff_block(own, statuses)
+    packages: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        if change.kind is not Kind.CATALOG:
+            packages[change.key.parts[3]].append(change)
+    for name, items in packages.items():
+        body += _details(f"{_cell(name)}: {_counts(items)}", _diff_block(items, statuses))
+    return _details(f"<b>{_cell(format_key(cat))}</b>: {_counts(changes)}", body)
+
+
+def _table(title: str, head: str, rows: dict[str, Counter[str]], columns: list[str]) -> list[str]:
+    out = [
+        f"**{title}**",
+        "",
+        f"| {head} | " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    for name in sorted(rows)[:MAX_ROWS]:
+        out.append(f"| {_cell(name)} | " + " | ".join(str(rows[name][c]) for c in columns) + " |")
+    if len(rows) > MAX_ROWS:
+        out.append(f"| … and {len(rows) - MAX_ROWS} more |" + " |" * len(columns))
+    return [*out, ""]
+
+
+def _summarised(cat: Key, changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+    columns = [a.value for a in Action] + (["not done"] if statuses else [])
+    packages: dict[str, Counter[str]] = defaultdict(Counter)
+    architectures: dict[str, Counter[str]] = defaultdict(Counter)
+    for change in changes:
+        status = statuses.get(id(change))
+        bump = [change.action.value] + (
+            ["not done"] if status and status.status is not Status.DONE else []
+        )
+        if change.kind is not Kind.CATALOG:
+            packages[change.key.parts[3]].update(bump)
+        if change.kind is Kind.TARGET:
+            architectures["/".join(change.key.parts[6:])].update(bump)
+    body: list[str] = []
+    own = [c for c in changes if c.kind is Kind.CATALOG]
+    if own:
+        body += _diff_block(own, statuses)
+    body += _table(f"Per package ({len(packages)})", "package", packages, columns)
+    if architectures:
+        body += _table("Targets per architecture", "architecture", architectures, columns)
+    return _details(f"<b>{_cell(format_key(cat))}</b>: {_counts(changes)}", body)
+
+
+def _not_done(result: ApplyResult) -> list[str]:
+    missed = [r for r in result.results if r.status is not Status.DONE]
+    if not missed:
+        return []
+    out = [f"**Not done ({len(missed)})**", ""]
+    for r in missed[:MAX_NOT_DONE]:
+        why = f": {_cell(r.message)}" if r.message else ""
+        out.append(
+            f"- `{r.change.action.value} {r.change.kind.label}` "
+            f"{_cell(format_key(r.change.key))} — {r.status.value}{why}"
+        )
+    if len(missed) > MAX_NOT_DONE:
+        out.append(f"- … and {len(missed) - MAX_NOT_DONE} more")
+    return [*out, ""]
+
+
+def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
+    statuses = {id(r.change): r for r in result.results} if result else {}
+    out = [f"### {plan_summary(plan)}", ""]
+    if result is not None:
+        out += [f"**{result_summary(result)}**", ""]
+        out += [
+            f"> Refused by the server ({_cell(k)}): {_cell(v)}"
+            for k, v in sorted(result.refused.items())
+        ]
+    out += [f"> Note: {_cell(note)}" for note in plan.notes]
+    if out[-1] != "":
+        out.append("")
+    groups = _by_catalog(plan)
+    if groups:
+        out += _summary_table(groups)
+    large = len(plan.changes) > LARGE
+    if large:
+        out += [
+            f"More than {LARGE} changes: summarised per package and per architecture "
+            "(the full list: `reconcile plan -o text` or `-o json`).",
+            "",
+        ]
+    for cat, changes in groups.items():
+        out += (_summarised if large else _detailed)(cat, changes, statuses)
+    if result is not None and large:
+        out += _not_done(result)
+    reason = f" ({_cell(plan.dialect_reason)})" if plan.dialect_reason else ""
+    out.append(
+        f"<sub>API dialect {_cell(plan.dialect)}{reason}; read via {_cell(plan.read_path)}.</sub>"
+    )
+    return "\n".join(out) + "\n"

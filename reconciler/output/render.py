@@ -1,0 +1,186 @@
+"""Render plans and apply results for people (text) and for machines (JSON).
+
+Text is coloured only when asked (`use_colour`: a terminal, and no ``NO_COLOR``): ``+``
+green, ``~`` yellow, ``-`` red, failures red, catalogs and the summary bold. Without colour
+the text is byte-for-byte the same minus the escape codes (the golden files check it).
+Markdown, for merge-request comments, is in `render_markdown`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+from reconciler.core.model import Key, Kind, format_key, key_json, version_label
+from reconciler.core.plan import Action, Change, Plan
+from reconciler.engine.apply import ApplyResult, ChangeResult, Status
+
+FORMAT_VERSION = "1"
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+
+
+_ANSI = {"bold": "1", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
+ACTION_COLOUR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+
+
+def use_colour(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour for a terminal only, unless NO_COLOR is set (https://no-color.org) or the
+    terminal is dumb."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Paint:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        if not self.enabled or not text:
+            return text
+        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _own_label(key: Key) -> str:
+    p = key.parts
+    if key.kind is Kind.CATALOG:
+        return format_key(key)
+    if key.kind is Kind.PACKAGE:
+        return p[3]
+    if key.kind is Kind.VERSION:
+        return version_label(key)
+    return f"{p[6]}/{p[7]}"
+
+
+def change_lines(change: Change, status: ChangeResult | None, paint: Paint) -> list[str]:
+    colour = ACTION_COLOUR[change.action]
+    head = paint(f"{SYMBOL[change.action]} {change.kind.label} {_own_label(change.key)}", colour)
+    if change.action is Action.CREATE and change.kind is Kind.TARGET and change.after:
+        path = change.after.get("path")
+        if path:
+            head += f"  path={path}"
+    if change.cascade:
+        head += f"  (and {change.cascade} object{'s' if change.cascade != 1 else ''} below it)"
+    if status is not None:
+        text = f"[{status.status.value}{': ' + status.message if status.message else ''}]"
+        head += "  " + paint(text, "green" if status.status is Status.DONE else "red")
+    lines = [head]
+    for f in change.fields:
+        old, new = paint(_short(f.old), "red"), paint(_short(f.new), "green")
+        lines.append(f"    {f.name}: {old} → {new}")
+    return lines
+
+
+def _render_order(change: Change) -> tuple[tuple[str, ...], ...]:
+    """Catalog, then package, then version with its targets right under it."""
+    p = change.key.parts
+    return p[:3], p[3:4], p[4:6], p[6:]
+
+
+def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool = False) -> str:
+    paint = Paint(colour)
+    statuses = {id(r.change): r for r in result.results} if result else {}
+    out = [
+        paint(
+            f"API dialect: {plan.dialect} ({plan.dialect_reason}); read via {plan.read_path}.",
+            "dim",
+        )
+    ]
+    out += [paint(f"Note: {note}", "yellow") for note in plan.notes]
+    catalog: tuple[str, ...] | None = None
+    package: tuple[str, ...] | None = None
+    version: tuple[str, ...] | None = None
+    for change in sorted(plan.changes, key=_render_order):
+        p = change.key.parts
+        if p[:3] != catalog:
+            catalog, package, version = p[:3], None, None
+            out += ["", paint(format_key(change.key.catalog), "bold")]
+        if change.kind >= Kind.PACKAGE and p[:4] != package:
+            package, version = p[:4], None
+            out.append(f"  {p[3]}")
+        if change.kind is Kind.TARGET and p[:6] != version:
+            version = p[:6]
+            out.append(f"      {_own_label(Key(Kind.VERSION, p[:6]))}")
+        if change.kind is Kind.VERSION:
+            version = p[:6]
+        indent = "  " * (int(change.kind) + 1)
+        lines = change_lines(change, statuses.get(id(change)), paint)
+        out += [indent + line for line in lines]
+    out.append("")
+    out.append(paint(plan_summary(plan), "bold"))
+    if result is not None:
+        ok = result.exit_code == 0
+        out.append(paint(result_summary(result), "green" if ok else "red"))
+        out += [
+            paint(f"Refused by the server ({label}): {why}", "red")
+            for label, why in sorted(result.refused.items())
+        ]
+    return "\n".join(out) + "\n"
+
+
+def plan_summary(plan: Plan) -> str:
+    if plan.empty:
+        return "No changes."
+    s = plan.summary()
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+
+
+def result_summary(result: ApplyResult) -> str:
+    s = result.summary()
+    text = (
+        f"Apply: {s['done']} done, {s['failed']} failed, {s['skipped']} skipped, "
+        f"{s['not_attempted']} not attempted."
+    )
+    return text + (" Interrupted." if result.interrupted else "")
+
+
+def change_json(change: Change, result: ChangeResult | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "action": change.action.value,
+        "kind": change.kind.label,
+        "key": key_json(change.key),
+        "before": dict(change.before) if change.before is not None else None,
+        "after": dict(change.after) if change.after is not None else None,
+        "fields": {f.name: {"old": f.old, "new": f.new} for f in change.fields},
+    }
+    if change.cascade:
+        data["cascade"] = change.cascade
+    if result is not None:
+        data["status"] = result.status.value
+        if result.message:
+            data["message"] = result.message
+    return data
+
+
+def render_json(
+    plan: Plan, result: ApplyResult | None = None, http: Mapping[str, Any] | None = None
+) -> str:
+    results: Iterable[ChangeResult | None] = (
+        result.results if result is not None else [None] * len(plan.changes)
+    )
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "api_dialect": plan.dialect,
+        "summary": plan.summary(),
+        "complete": plan.complete,
+        "notes": list(plan.notes),
+        "changes": [change_json(c, r) for c, r in zip(plan.changes, results, strict=True)],
+    }
+    if result is not None:
+        doc["result"] = {
+            "summary": result.summary(),
+            "interrupted": result.interrupted,
+            "refused": dict(sorted(result.refused.items())),
+        }
+    if http is not None:
+        doc["http"] = dict(http)
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"

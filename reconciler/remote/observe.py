@@ -1,0 +1,210 @@
+"""Read what the server has, for the declared catalogs, into the model.
+
+A whole catalog costs one catalog listing plus its package pages (``page_size=300``), because
+package responses embed their versions and each version's targets. Servers that do not embed
+(older ones, or `waldur-sim --no-embed`) are read through the version listing of the catalog
+(versions carry `package_name`, unique within a catalog) and one target listing per version,
+run concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from reconciler.core import dialect as dialects
+from reconciler.core.errors import ConfigError
+from reconciler.core.model import (
+    DEFAULT_CATALOG_TYPE,
+    VALUE_FIELDS,
+    DesiredState,
+    Key,
+    Kind,
+    ObservedState,
+    Record,
+    catalog_key,
+)
+from reconciler.remote.client import Listing, WaldurClient
+
+log = structlog.get_logger("reconciler.observe")
+
+EMBEDDED = "embedded"
+PER_KIND = "per-kind listings"
+
+
+@dataclass
+class _Reader:
+    """Accumulates records and the completeness of every listing read.
+
+    Memory matters at catalog scale (a no-op of 100,000 targets must stay well under 300 MB):
+    each raw package tree is dropped as soon as it is read, only the first target's dialect is
+    kept (not the targets), and a key the desired state also has is stored as the desired
+    state's own `Key` object (`canonical`), so the two states share their keys.
+    """
+
+    client: WaldurClient
+    canonical: Mapping[Key, Key] = field(default_factory=dict)
+    records: dict[Key, Record] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    dialect_seen: str | None = None  # the dialect of the first target that shows one
+    requests: int = 0
+    paths: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def listing(self, kind: Kind, **params: Any) -> list[dict[str, Any]]:
+        """One whole listing; safe to call from several threads (the no-embed path)."""
+        result: Listing = self.client.list_all(kind, params)
+        with self.lock:
+            self.requests += result.requests
+            if not result.complete:
+                self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
+        return result.items
+
+    def key(self, key: Key) -> Key:
+        return self.canonical.get(key, key)
+
+    def add(self, record: Record) -> None:
+        have = self.records.get(record.key)
+        if have is None:
+            self.records[record.key] = record
+        elif have.uuid != record.uuid:
+            self.duplicates.append(f"{record.key} (uuids {have.uuid}, {record.uuid})")
+        # else: one object read twice, on two pages of a listing that moved while it was read;
+        # the listing is marked incomplete already, and the server holds the object once.
+
+
+def _values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: obj[name] for name in VALUE_FIELDS[kind] if name in obj}
+
+
+def observe(
+    client: WaldurClient, desired: DesiredState, api_dialect: str = "auto"
+) -> ObservedState:
+    """Read the declared catalogs and everything under them from the server."""
+    reader = _Reader(client, canonical={key: key for key in desired.records})
+    live_catalogs: dict[Key, Mapping[str, Any]] = {}
+    for obj in reader.listing(Kind.CATALOG):
+        key = catalog_key(
+            str(obj.get("name", "")),
+            str(obj.get("version", "")),
+            str(obj.get("catalog_type") or DEFAULT_CATALOG_TYPE),
+        )
+        if key not in desired.policies:
+            continue
+        key = reader.key(key)
+        reader.add(Record(key, _values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url")))
+        live_catalogs[key] = obj
+    for key, obj in live_catalogs.items():
+        if desired.policies[key].absent:
+            continue  # deleted whole; its subtree's size comes from the catalog's counts
+        _read_catalog(reader, key, obj)
+    reader.canonical = {}
+    chosen, reason = _choose_dialect(client, reader, api_dialect)
+    complete = not reader.problems
+    state = ObservedState(
+        records=reader.records,
+        complete=complete,
+        incomplete_reason="; ".join(reader.problems),
+        dialect=chosen,
+        dialect_reason=reason,
+        requests=reader.requests,
+        duplicates=reader.duplicates,
+        read_path=", ".join(sorted(reader.paths)) or EMBEDDED,
+        catalog_sizes={key: _subtree_size(obj) for key, obj in live_catalogs.items()},
+    )
+    return state
+
+
+def _subtree_size(catalog: Mapping[str, Any]) -> int:
+    return sum(int(catalog.get(f) or 0) for f in ("package_count", "version_count", "target_count"))
+
+
+def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> None:
+    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
+    embedded = all("versions" in p for p in packages)
+    reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
+    by_name: dict[str, Key] = {}
+    packages.reverse()  # then popped: front to back, each raw tree freed once it is read
+    while packages:
+        pkg = packages.pop()
+        key = reader.key(cat_key.child(str(pkg.get("name", ""))))
+        by_name[key.parts[3]] = key
+        reader.add(Record(key, _values(Kind.PACKAGE, pkg), pkg.get("uuid"), pkg.get("url")))
+        if embedded:
+            for version in pkg.get("versions") or []:
+                _add_version(reader, key, version, version.get("targets") or [])
+    if not embedded and by_name:
+        _read_per_kind(reader, catalog, by_name)
+
+
+def _add_version(
+    reader: _Reader, pkg_key: Key, version: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]
+) -> None:
+    client = reader.client
+    key = reader.key(
+        pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
+    )
+    uuid = str(version.get("uuid", ""))
+    url = version.get("url") or client.detail_url(Kind.VERSION, uuid)
+    reader.add(Record(key, _values(Kind.VERSION, version), uuid, url))
+    for target in targets:
+        if reader.dialect_seen is None:
+            reader.dialect_seen = dialects.dialect_of(target)
+        if not dialects.is_cpu_target(target):
+            continue
+        fields = dialects.target_from_wire(target)
+        t_key = reader.key(
+            key.child(
+                str(fields.pop("cpu_family", "")), str(fields.pop("cpu_microarchitecture", ""))
+            )
+        )
+        t_uuid = str(target.get("uuid", ""))
+        t_url = target.get("url") or client.detail_url(Kind.TARGET, t_uuid)
+        reader.add(Record(t_key, fields, t_uuid, t_url))
+
+
+def _read_per_kind(reader: _Reader, catalog: Mapping[str, Any], by_name: dict[str, Key]) -> None:
+    versions = reader.listing(Kind.VERSION, catalog_uuid=catalog["uuid"])
+    # One target listing per version, concurrently; the client reads each listing's pages.
+    workers = max(reader.client.config.concurrency, 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        target_lists = list(
+            pool.map(lambda v: reader.listing(Kind.TARGET, version_uuid=v["uuid"]), versions)
+        )
+    for version, targets in zip(versions, target_lists, strict=True):
+        pkg_key = by_name.get(str(version.get("package_name", "")))
+        if pkg_key is None:
+            reader.problems.append(
+                f"version {version.get('uuid')} names an unknown package "
+                f"{version.get('package_name')!r}"
+            )
+            continue
+        _add_version(reader, pkg_key, version, targets)
+
+
+def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple[str, str]:
+    found = reader.dialect_seen
+    if wanted in dialects.DIALECTS:
+        if found and found != wanted:
+            raise ConfigError(
+                f"--api-dialect {wanted} was given, but the server's targets use "
+                f"the {found} field names; use --api-dialect {found} or auto"
+            )
+        return wanted, "as configured"
+    if found:
+        return found, "detected from the declared catalogs' targets"
+    probe = client.request("GET", client.collection_url(Kind.TARGET), params={"page_size": 1})
+    reader.requests += 1
+    found = dialects.detect(probe.json())
+    if found:
+        return found, "detected from the server's target listing"
+    return dialects.UNDETERMINED, (
+        "the server has no targets to tell from; writes carry both "
+        "field sets and the server keeps the ones it knows"
+    )
