@@ -21,7 +21,6 @@ from reconciler.output.progress import Reporter, reporter
 from reconciler.output.render import render_json, render_text, use_colour
 from reconciler.remote.client import WaldurClient
 from reconciler.settings import Settings
-from reconciler.tools.writer import write_text
 
 
 def emit(
@@ -106,6 +105,8 @@ def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO)
     if outcome.refusal is not None:
         raise outcome.refusal
     if not write and settings.out:
+        from reconciler.tools.writer import write_text
+
         document = savedplan.to_document(outcome.plan, desired, args.files, client.api_url)
         write_text(savedplan.dumps(document), Path(settings.out))
         sys.stderr.write(

@@ -20,16 +20,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import structlog
-
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ApiError, ExitCode, OutcomeUnknown
+from reconciler.core.log import get_logger
 from reconciler.core.model import Key, Kind
 from reconciler.core.plan import Action, Change, Plan, same
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.lookup import find
 
-log = structlog.get_logger("reconciler.apply")
+log = get_logger("reconciler.apply")
 
 PARENT_FIELD = {Kind.PACKAGE: "catalog", Kind.VERSION: "package", Kind.TARGET: "version"}
 REFUSE_AFTER = 3

@@ -1,7 +1,9 @@
 """Logging: structlog to stderr, console on a terminal, JSON lines otherwise; secrets redacted.
 
-The client never puts the token into a log event; the redacting processor is a second line
-of defence that replaces any registered secret wherever it would appear in a rendered line.
+`configure` sets the level at once but configures structlog (and imports it) only when the
+first event at that level is emitted (see `reconciler.core.log`). The client never puts the
+token into a log event; the redacting processor is a second line of defence that replaces
+any registered secret wherever it would appear in a rendered line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-import structlog
+from reconciler.core import log as core_log
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -47,9 +49,27 @@ def configure(
     stream: TextIO | None = None,
     secrets: Iterable[str | None] = (),
 ) -> None:
+    """Log at `level` and above to `stream` (stderr) in `fmt`; structlog is set up lazily."""
     stream = stream or sys.stderr
     for secret in secrets:
         register_secret(secret)
+    ready = False
+
+    def backend(name: str) -> Any:
+        nonlocal ready
+        import structlog
+
+        if not ready:
+            _configure_structlog(level, fmt, stream)
+            ready = True
+        return structlog.get_logger(name)
+
+    core_log.set_backend(LEVELS[level], backend)
+
+
+def _configure_structlog(level: str, fmt: str, stream: TextIO) -> None:
+    import structlog
+
     if fmt == "auto":
         fmt = "console" if stream.isatty() else "json"
     renderer: Any

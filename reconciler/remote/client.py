@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-import structlog
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -47,11 +46,12 @@ from reconciler.core.errors import (
     OutcomeUnknown,
     TransportError,
 )
+from reconciler.core.log import get_logger
 from reconciler.core.model import Kind
 from reconciler.core.secret import Secret
 from reconciler.core.urls import is_loopback
 
-log = structlog.get_logger("reconciler.http")
+log = get_logger("reconciler.http")
 
 PAGE_SIZE = 300
 ENDPOINTS: dict[Kind, str] = {

@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ConfigError
+from reconciler.core.log import get_logger
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
     VALUE_FIELDS,
@@ -31,7 +30,7 @@ from reconciler.core.model import (
 )
 from reconciler.remote.client import Listing, WaldurClient
 
-log = structlog.get_logger("reconciler.observe")
+log = get_logger("reconciler.observe")
 
 EMBEDDED = "embedded"
 PER_KIND = "per-kind listings"
