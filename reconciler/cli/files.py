@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.core.errors import ExitCode, ReconcileError
-from reconciler.engine.runner import load
 from reconciler.settings import Settings
 from reconciler.tools.writer import to_yaml, write_text
 
@@ -45,7 +44,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    desired = load(args.files)
+    from reconciler.desired.loader import load_desired
+
+    desired = load_desired(args.files)  # always afresh: no cache (see desired.cache)
     kinds: dict[str, int] = {}
     for key in desired.records:
         kinds[key.kind.label] = kinds.get(key.kind.label, 0) + 1

@@ -49,6 +49,7 @@ from reconciler.core.model import (
     catalog_key,
     split_architecture,
 )
+from reconciler.desired.files import expand
 from reconciler.desired.schema import (
     CatalogSpec,
     FileShape,
@@ -65,7 +66,6 @@ __all__ = ["MAX_PROBLEMS", "desired_json_schema", "load_desired"]
 
 MAX_PROBLEMS = 200
 MAX_PATH = 500
-SUFFIXES = (".yaml", ".yml")
 _NULL_AS = {"description": "", "source_url": ""}
 _EMPTY_AS_NULL = frozenset({"homepage"})
 _PACKAGE_IGNORABLE = frozenset(
@@ -78,7 +78,7 @@ def load_desired(paths: Sequence[Path], *, max_bytes: int = MAX_BYTES) -> Desire
     not recursive), merge them, and return the desired state; or raise `InputError` with
     every problem found."""
     problems: list[str] = []
-    files = _expand(paths, problems)
+    files = expand(paths, problems)
     builder = _Builder(problems)
     for path in files:
         try:
@@ -95,31 +95,6 @@ def load_desired(paths: Sequence[Path], *, max_bytes: int = MAX_BYTES) -> Desire
     state = builder.state
     state.sources = tuple(str(path) for path in files)
     return state
-
-
-def _expand(paths: Sequence[Path], problems: list[str]) -> list[Path]:
-    """Files to read, each once (by resolved path), in the order given; dotfiles skipped."""
-    if not paths:
-        problems.append("no desired-state file given")
-    files: list[Path] = []
-    seen: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.suffix in SUFFIXES and not p.name.startswith(".") and not p.is_dir()
-            )
-            if not found:
-                problems.append(f"{path}: directory has no *.yaml or *.yml file")
-        else:
-            found = [path]  # load_yaml reports a missing path or one that is not a file
-        for file in found:
-            real = file.resolve()
-            if real not in seen:
-                seen.add(real)
-                files.append(file)
-    return files
 
 
 def _fields(spec: Spec, kind: Kind, ignore: frozenset[str]) -> dict[str, Any]:

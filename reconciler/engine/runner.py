@@ -75,9 +75,11 @@ def require_staff(client: WaldurClient) -> None:
 
 
 def load(files: Sequence[Path]) -> DesiredState:
-    from reconciler.desired.loader import load_desired
+    """The desired state of `files`, from the cache of validated states when they are
+    unchanged (`desired.cache`)."""
+    from reconciler.desired.cache import load_cached
 
-    return load_desired(list(files))
+    return load_cached(list(files))
 
 
 def reconcile_once(
