@@ -28,7 +28,7 @@ def main() -> int:
         env = {**os.environ, "WALDUR_API_URL": sim.api_url, "WALDUR_API_TOKEN": sim.staff_token}
         print(f"waldur-sim is serving {sim.api_url} (temporary database)\n", flush=True)
         for title, flags, expected in STEPS:
-            command = ["reconcile", *flags, "-f", str(desired.relative_to(Path.cwd()))]
+            command = ["reconcile", *flags, "-f", os.path.relpath(desired)]
             print(f"== {title}\n$ {' '.join(command)}", flush=True)
             done = subprocess.run([RECONCILE, *flags, "-f", str(desired)], env=env, check=False)
             print(f"(exit code {done.returncode})\n", flush=True)

@@ -214,7 +214,9 @@ def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Recor
     gone: list[Record] = []
     for key in sorted(observed.records, key=lambda k: k.kind):
         record = observed.records[key]
-        policy = policies[key.parts[:3]]
+        policy = policies.get(key.parts[:3])
+        if policy is None:
+            continue  # a catalog the files do not declare: never touched, whatever it holds
         if key.kind is Kind.CATALOG:
             if policy.absent:
                 gone.append(record)

@@ -70,3 +70,15 @@ def test_every_carried_data_file_decompresses_and_is_described():
         assert plain.stat().st_size > path.stat().st_size  # really decompressed
         assert plain.read_bytes()[:1] == b"{"
     assert sum(p.stat().st_size for p in packed) < 5 * 1024 * 1024  # "a few MB at most"
+
+
+def test_the_benchmarks_start():
+    """`make bench` imports what exists (the suite does not run the benchmarks otherwise)."""
+    import sys
+
+    for script in ("bench/run.py", "bench/sim_bench.py"):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{script}: {done.stderr[-2000:]}"
+        assert "usage:" in done.stdout, script
