@@ -10,7 +10,11 @@ files with problems are read (and reported) afresh every time.
 The cache lives in ``$XDG_CACHE_HOME/waldur-catalog-reconciler`` (else ``~/.cache/…``), in a
 directory only its owner may read, with at most `KEEP` entries; deleting it is always safe. A
 cache that cannot be read or written (a read-only root file system in a container) is simply
-not used. `RECONCILE_NO_CACHE=1` turns it off.
+not used. `RECONCILE_NO_CACHE=1` turns it off. A long-running process (the daemon) also keeps
+the last state in memory, so an unchanged file costs one digest per run.
+
+The state is shared, not copied: callers must not modify it (nothing does: plans are built
+from it, never into it).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from reconciler.desired.files import expand
 
 FORMAT = b"desired-cache-2"
 KEEP = 16
+_MEMO: dict[str, DesiredState] = {}
 _CODE = (
     "desired/files.py",
     "desired/loader.py",
@@ -66,15 +71,19 @@ def load_cached(paths: Sequence[Path]) -> DesiredState:
         problems: list[str] = []
         files = expand(paths, problems)
         key = None if problems else digest(files)
+    if key is not None and key in _MEMO:
+        return _MEMO[key]  # a long-running process (the daemon): not even unpickled again
     entry = cache_dir() / f"{key}.pickle" if key else None
     state = _read(entry) if entry else None
-    if state is not None:
-        return state
-    from reconciler.desired.loader import load_desired
+    if state is None:
+        from reconciler.desired.loader import load_desired
 
-    state = load_desired(paths)
-    if entry is not None:
-        _write(entry, state)
+        state = load_desired(paths)
+        if entry is not None:
+            _write(entry, state)
+    if key is not None:
+        _MEMO.clear()  # one state is all a process reuses
+        _MEMO[key] = state
     return state
 
 

@@ -28,14 +28,21 @@ def counted(monkeypatch, tmp_path):
         return real(paths, **kw)
 
     monkeypatch.setattr(loader, "load_desired", load_desired)
+    monkeypatch.setattr(cache, "_MEMO", {})
     return calls
+
+
+def from_disk(paths):
+    """A load as a new process makes it: without the in-memory copy."""
+    cache._MEMO.clear()
+    return cache.load_cached(paths)
 
 
 def test_a_second_load_of_unchanged_files_is_answered_from_the_cache(counted, tmp_path):
     desired = tmp_path / "d.yaml"
     desired.write_text(EXAMPLE.read_text())
     first = cache.load_cached([desired])
-    second = cache.load_cached([desired])
+    second = from_disk([desired])
     assert len(counted) == 1
     assert second.records == first.records and second.policies == first.policies
     assert second.sources == (str(desired),)
@@ -72,7 +79,7 @@ def test_an_unwritable_cache_directory_is_not_an_error(counted, tmp_path, monkey
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     assert cache.load_cached([EXAMPLE]).records
-    assert cache.load_cached([EXAMPLE]).records
+    assert from_disk([EXAMPLE]).records
     assert len(counted) == 2
 
 
@@ -82,5 +89,17 @@ def test_a_corrupt_entry_is_read_afresh(counted, tmp_path):
     cache.load_cached([desired])
     (entry,) = cache.cache_dir().glob("*.pickle")
     entry.write_bytes(b"not a pickle")
-    assert cache.load_cached([desired]).records
+    assert from_disk([desired]).records
+    assert len(counted) == 2
+
+
+def test_a_long_running_process_reuses_the_state_in_memory(counted, tmp_path):
+    desired = tmp_path / "d.yaml"
+    desired.write_text(EXAMPLE.read_text())
+    first = cache.load_cached([desired])
+    for entry in cache.cache_dir().glob("*.pickle"):
+        entry.unlink()  # not read from disk either
+    assert cache.load_cached([desired]) is first
+    desired.write_text(EXAMPLE.read_text() + "\n# an edit\n")
+    assert cache.load_cached([desired]) is not first
     assert len(counted) == 2
