@@ -184,7 +184,7 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     level = settings.log_level
     if args.command == "daemon" and "log_level" not in settings.given:
         level = "info"  # a daemon's run and change lines are its record of what it did
-    logs.configure(level, settings.log_format, secrets=[secret])
+    logs.configure(level, settings.log_format, secrets=[secret], now=args.command == "daemon")
     if args.command == "daemon":
         return cmd_daemon(args, settings)
     if args.command in ("plan", "apply"):

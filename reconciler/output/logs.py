@@ -48,8 +48,11 @@ def configure(
     fmt: str = "auto",
     stream: TextIO | None = None,
     secrets: Iterable[str | None] = (),
+    *,
+    now: bool = False,
 ) -> None:
-    """Log at `level` and above to `stream` (stderr) in `fmt`; structlog is set up lazily."""
+    """Log at `level` and above to `stream` (stderr) in `fmt`. structlog is set up on the
+    first event, or at once with `now` (the daemon, whose own code logs through structlog)."""
     stream = stream or sys.stderr
     for secret in secrets:
         register_secret(secret)
@@ -65,6 +68,8 @@ def configure(
         return structlog.get_logger(name)
 
     core_log.set_backend(LEVELS[level], backend)
+    if now:
+        backend("reconciler")
 
 
 def _configure_structlog(level: str, fmt: str, stream: TextIO) -> None:

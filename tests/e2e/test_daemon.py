@@ -143,8 +143,8 @@ def test_sigterm_during_a_run_exits_0_within_grace(sim, daemons, tmp_path):
         env={"RECONCILE_CONCURRENCY": "2"},
     )
     d.wait_for(lambda e: e.get("event") == "change")  # a run is writing now
-    code, took = d.terminate()
-    assert code == 0 and took < 10
+    code, _ = d.terminate()
+    assert code == 0  # a run still going after the grace period makes it exit 1
     ended = d.runs_ended()
     assert len(ended) == 1  # the run reported what it did before the process ended
     assert any(e.get("event") == "stopped" for e in d.snapshot())

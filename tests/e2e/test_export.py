@@ -191,7 +191,11 @@ def test_export_never_shows_the_token(sim, tmp_path):
     server = sim(staff_token=canary)
     build_patternless(server, "legacy")
     written = tmp_path / "f.yaml"
-    for args in (("export",), ("export", "--log-level", "debug"), ("export", "--out", str(written))):
+    for args in (
+        ("export",),
+        ("export", "--log-level", "debug"),
+        ("export", "--out", str(written)),
+    ):
         done = reconcile(server, *args, token=canary)
         assert done.returncode == 0, done.stderr
         assert canary not in done.stdout + done.stderr

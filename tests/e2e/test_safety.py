@@ -7,17 +7,18 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import yaml
 
 from reconciler.engine import locks
+from tests.waiting import wait_until
 
 from .harness import (
     RECONCILE,
     ROOT,
     cli_env,
     count_kinds,
+    desired_tree,
     eessi_subset,
     reconcile,
     server_counts,
@@ -77,6 +78,13 @@ def test_faults_on_listings_never_produce_a_delete(sim, tmp_path):
         assert server_tree(flaky.api_url) == before
 
 
+def writing_targets(server, proc) -> bool:
+    """Whether waldur-sim has counted a POST of a target (the apply has reached its last
+    level, many targets still to go), or the apply has ended."""
+    posts = sim_stats(server)["kinds"].get("target", {}).get("POST", 0)
+    return posts > 0 or proc.poll() is not None
+
+
 def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path):
     desired = eessi_subset(tmp_path, 30)
     server = sim("--latency-ms", "5")
@@ -87,12 +95,12 @@ def test_sigkill_mid_apply_then_rerun_converges_without_duplicates(sim, tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(2.0)
+    wait_until(lambda: writing_targets(server, proc), "the apply to write its first target")
     assert proc.poll() is None, "the apply finished before it could be killed"
     proc.kill()
     proc.wait()
     partial = count_kinds(server_tree(server.api_url))
-    assert partial["target"] > 0  # it was killed halfway
+    assert 0 < partial["target"] < count_kinds(desired_tree(desired))["target"]  # killed halfway
     done = reconcile(server, "-f", str(desired))
     assert done.returncode == 0, done.stderr
     again = reconcile(server, "plan", "--detailed-exitcode", "-f", str(desired))
@@ -112,7 +120,7 @@ def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    wait_until(lambda: writing_targets(server, proc), "the apply to write its first target")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err

@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,9 @@ def test_it_prints_exactly_one_ready_line(sim: Any) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_it_cleanly(signum: int) -> None:
     process = SimProcess().start()
-    Api(process).catalog()
-    started = time.monotonic()
+    Api(process).catalog()  # it is serving
     process._process.send_signal(signum)  # type: ignore[union-attr]
-    assert process._process.wait(10) == 0  # type: ignore[union-attr]
-    assert time.monotonic() - started < 5
+    assert process._process.wait(timeout=5) == 0  # type: ignore[union-attr]
     assert process.stderr == ""
 
 
@@ -120,10 +117,15 @@ def test_no_embed_leaves_versions_out_of_packages(sim: Any) -> None:
 def test_connections_are_kept_alive(sim: Any) -> None:
     process: SimProcess = sim()
     with socket.create_connection(("127.0.0.1", process.port)) as conn:
+        conn.settimeout(10)
         request = b"GET /api/ HTTP/1.1\r\nHost: x\r\n\r\n"
         conn.sendall(request + request)
-        time.sleep(0.3)
-        data = conn.recv(65536)
+        data = b""
+        while data.count(b"HTTP/1.1 200 OK") < 2:
+            chunk = conn.recv(65536)
+            if not chunk:  # closed after the first answer: not kept alive
+                break
+            data += chunk
     assert data.count(b"HTTP/1.1 200 OK") == 2
 
 

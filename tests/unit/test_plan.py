@@ -1,5 +1,7 @@
 """The pure planning stage on plain data."""
 
+import pytest
+
 from reconciler.core.model import (
     CatalogPolicy,
     DesiredState,
@@ -143,12 +145,37 @@ def test_incomplete_observation_withholds_deletes_but_keeps_creates():
     assert plan.withheld_deletes == 1 and "page 2 failed" in plan.notes[0]
 
 
-def test_undeclared_catalogs_are_never_touched():
-    other_cat = catalog_key("Other", "1")
+def _subtree(catalog: Key) -> list[Record]:
+    """A live package with a version and a target under `catalog`, none of them declared."""
+    package = catalog.child("Stray")
+    version = package.child("1.0", "")
+    target = version.child("x86_64", "generic")
+    return [
+        Record(key, {"path": "/p"} if key is target else {}, uuid=str(key), url=f"http://x/{key}/")
+        for key in (package, version, target)
+    ]
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["undeclared", "declared-with-prune"])
+def test_undeclared_catalogs_are_never_touched(declared: bool) -> None:
+    """Everything under a catalog the desired state does not declare is left alone, even when
+    it is in the observed state (the observer never reads one, but the plan must not rely on
+    that); the same records under a declared catalog with prune are deleted."""
+    other = catalog_key("Other", "1")
     want = desired(Record(CAT))
-    have = observed(live(CAT), live(other_cat))  # an observer never returns it, but even so
-    have.records.pop(other_cat)
-    assert make_plan(want, have).empty
+    if declared:
+        want.policies[other] = CatalogPolicy(prune=True)
+        want.records[other] = Record(other)
+    stray = _subtree(other)
+    have = observed(live(CAT), Record(other, uuid="u-other", url="http://x/other/"), *stray)
+
+    plan = make_plan(want, have)
+
+    if declared:  # the records are really there and prunable: this test can fail
+        (change,) = plan.changes
+        assert (change.action, change.key, change.cascade) == (Action.DELETE, stray[0].key, 2)
+    else:
+        assert plan.empty
 
 
 def test_plan_is_linear_for_many_targets():

@@ -51,7 +51,11 @@ def test_a_bad_typed_value_is_an_error_naming_the_variable(variable, value, says
 def test_booleans_and_typed_values_from_the_environment():
     env = {"RECONCILE_DRY_RUN": "Yes", "RECONCILE_INTERVAL": "10m", "RECONCILE_LISTEN": ":80"}
     settings = resolve(ns(), env)
-    assert (settings.dry_run, settings.interval, settings.listen) == (True, 600.0, ("127.0.0.1", 80))
+    assert (settings.dry_run, settings.interval, settings.listen) == (
+        True,
+        600.0,
+        ("127.0.0.1", 80),
+    )
     assert resolve(ns(), {"RECONCILE_DRY_RUN": "off"}).dry_run is False
     assert settings.given == {"dry_run", "interval", "listen"}
 
