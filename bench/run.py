@@ -53,11 +53,11 @@ from floor import read_floor  # noqa: E402
 from naive import predicted_requests  # noqa: E402
 from simdb import write_state  # noqa: E402
 
-from reconciler.output import logs  # noqa: E402
 from reconciler.core.model import DesiredState, Key, Kind  # noqa: E402
 from reconciler.core.plan import make_plan  # noqa: E402
 from reconciler.desired.cache import load_cached  # noqa: E402
 from reconciler.desired.loader import load_desired  # noqa: E402
+from reconciler.output import logs  # noqa: E402
 from reconciler.remote.client import ClientConfig, WaldurClient  # noqa: E402
 from reconciler.remote.observe import observe  # noqa: E402
 from reconciler.sim.launcher import SimProcess  # noqa: E402
