@@ -113,7 +113,7 @@ def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO)
             f"Saved the plan to {settings.out}; `reconcile apply {settings.out}` applies "
             "exactly it, if nothing it touches has changed by then.\n"
         )
-    if not write and settings.detailed_exitcode and not outcome.plan.empty:
+    if not write and settings.detailed_exitcode and outcome.plan.actionable:
         return ExitCode.CHANGES
     return outcome.exit_code
 

@@ -23,10 +23,11 @@ class InputError(ReconcileError):
     """The desired-state files are invalid. `problems` lists every error found, each naming
     the file, line and field path."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], what: str = "") -> None:
         self.problems = problems
         count = len(problems)
-        head = f"{count} error{'s' if count != 1 else ''} in the desired state:"
+        against = f" (against {what}); nothing was written" if what else ""
+        head = f"{count} error{'s' if count != 1 else ''} in the desired state{against}:"
         super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
 
 

@@ -206,6 +206,8 @@ class ObservedState:
     read_path: str = "embedded"
     #: per live declared catalog, how many objects it holds below it (from its counts)
     catalog_sizes: dict[Key, int] = field(default_factory=dict)
+    #: declared catalogs that show a Waldur loader's hand → what shows it
+    loader_signs: dict[Key, str] = field(default_factory=dict)
 
 
 def split_architecture(text: str) -> tuple[str, str]:

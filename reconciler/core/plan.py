@@ -63,6 +63,8 @@ class Change:
     url: str | None = None
     cascade: int = 0  # objects the server deletes with this one (deletes only)
     parent_url: str | None = None  # creates: the live parent's url, when it exists already
+    applicable: bool = True  # False: the server says it will not take it (never sent)
+    reason: str = ""  # why not applicable
 
     @property
     def kind(self) -> Kind:
@@ -79,16 +81,29 @@ class Plan:
     notes: tuple[str, ...] = ()
     read_path: str = "embedded"
     live_counts: Mapping[Key, int] = field(default_factory=dict)
+    #: "" (not needed: nothing to create or update), "checked", or "not checked: WHY"
+    capabilities: str = ""
 
     def count(self, action: Action) -> int:
-        return sum(1 for c in self.changes if c.action is action)
+        """Changes of `action` that will be sent (not-applicable ones are counted apart)."""
+        return sum(1 for c in self.changes if c.action is action and c.applicable)
+
+    @property
+    def not_applicable(self) -> int:
+        return sum(1 for c in self.changes if not c.applicable)
 
     def summary(self) -> dict[str, int]:
-        return {a.value: self.count(a) for a in Action}
+        return {**{a.value: self.count(a) for a in Action}, "not_applicable": self.not_applicable}
 
     @property
     def empty(self) -> bool:
+        """No change at all: the server matches the files."""
         return not self.changes
+
+    @property
+    def actionable(self) -> bool:
+        """Some change will be sent."""
+        return any(c.applicable for c in self.changes)
 
 
 def normalise(name: str, value: Any) -> Any:
@@ -188,6 +203,8 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
     ]
     ups.sort(key=lambda c: (c.kind, c.key.parts))
     deletes.sort(key=lambda c: (-c.kind, c.key.parts))
+    for key, sign in sorted(observed.loader_signs.items()):
+        notes.append(loader_warning(key, sign))
     if observed.duplicates:
         notes.append(
             "the server holds objects twice under one natural key (left alone): "
@@ -202,6 +219,16 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
         notes=tuple(notes),
         read_path=observed.read_path,
         live_counts=live_counts(observed),
+    )
+
+
+def loader_warning(key: Key, sign: str) -> str:
+    return (
+        f"warning: catalog {key} shows the hand of a Waldur loader ({sign}). Waldur's EESSI "
+        "and Spack loaders pick the catalog to fill by name and type, whatever "
+        "auto_update_enabled says, and add or rewrite objects in it; the next plan may then "
+        "delete what they added. Keep a catalog that a loader fills out of your files (or "
+        "export it and stop the loader), or give yours a name or version no loader uses."
     )
 
 

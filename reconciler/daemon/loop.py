@@ -33,6 +33,7 @@ from reconciler.core.model import DesiredState, Kind
 from reconciler.core.plan import Action
 from reconciler.daemon.http import StatusServer
 from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
 from reconciler.remote.client import WaldurClient
 from reconciler.settings import Settings, read_token
@@ -199,15 +200,28 @@ class Daemon:
         if outcome.refusal is not None:
             self._fail(outcome.refusal)
             return "refused"
+        result = outcome.result
+        only_not_applicable = result is not None and all(
+            r.status in (Status.DONE, Status.NOT_APPLICABLE) for r in result.results
+        )
+        if outcome.exit_code != ExitCode.OK and only_not_applicable and not result.interrupted:
+            # A steady state, not an error: the server will never take these changes, and
+            # saying so every interval must not page anyone (reconcile_drift_objects shows it).
+            self._succeed()
+            log.warning("changes not applicable on this server", count=plan.not_applicable)
+            return "not_applicable"
         if outcome.exit_code != ExitCode.OK:
             summary = outcome.result.summary() if outcome.result else {}
             self._fail(RuntimeError(f"some changes were not applied: {summary}"))
             return "failure"
+        self._succeed()
+        return "success"
+
+    def _succeed(self) -> None:
         self.state.last_ok = True
         self.state.failures = 0
         self.state.last_error = ""
         self.metrics.last_success.set(time.time())
-        return "success"
 
     def _fail(self, exc: BaseException, unexpected: bool = False) -> None:
         self.state.last_ok = False

@@ -96,10 +96,13 @@ def _check_json(value: Any) -> Any:
 
 def _check_architecture(text: str) -> str:
     family, micro = split_architecture(text)
-    for part, what in ((family, "family"), (micro, "microarchitecture")):
-        if len(part) > MAX_ARCH_PART:
+    for part, what, limit in (
+        (family, "family", MAX_FAMILY),
+        (micro, "microarchitecture", MAX_MICRO),
+    ):
+        if len(part) > limit:
             raise ValueError(
-                f"the CPU {what} is {len(part)} characters long; at most {MAX_ARCH_PART} allowed"
+                f"the CPU {what} is {len(part)} characters long; at most {limit} allowed"
             )
     return text
 
@@ -163,7 +166,10 @@ def _optional(description: str, **extra: str) -> Any:
     return Field(default=None, description=description, json_schema_extra=schema_extra)
 
 
-MAX_ARCH_PART = 100  # the server's cpu_family / cpu_microarchitecture max_length
+# The strictest of the servers': cpu_family / target_name 100 everywhere; the microarchitecture
+# is cpu_microarchitecture (100) on older servers but target_subtype (50) on current ones.
+MAX_FAMILY = 100
+MAX_MICRO = 50
 _PART = "[^/\\u0000-\\u001f\\u007f]+"  # no slash, no control character
 
 
@@ -184,7 +190,7 @@ Url = Annotated[str, Len(max_length=200), AfterValidator(_check_url)]
 ARCH_PATTERN = f"^{_PART}/{_PART}(/{_PART})*$"
 ArchitectureText = Annotated[
     str,
-    Len(min_length=3, max_length=2 * MAX_ARCH_PART + 1),
+    Len(min_length=3, max_length=MAX_FAMILY + MAX_MICRO + 1),
     AfterValidator(_one_line),
     AfterValidator(_check_architecture),
 ]
@@ -226,11 +232,11 @@ class TargetSpec(Spec):
         "x86_64/amd/zen3 is family x86_64, microarchitecture amd/zen3",
         pattern=ARCH_PATTERN,
     )
-    cpu_family: Annotated[_line(1, MAX_ARCH_PART), AfterValidator(_check_family)] = _optional(
+    cpu_family: Annotated[_line(1, MAX_FAMILY), AfterValidator(_check_family)] = _optional(
         "CPU family, e.g. x86_64 or aarch64", pattern=f"^{_PART}$"
     )
-    cpu_microarchitecture: Annotated[_line(1, MAX_ARCH_PART), AfterValidator(_check_micro)] = (
-        _optional("Microarchitecture with its vendor prefix, e.g. amd/zen3, neoverse_v1, generic")
+    cpu_microarchitecture: Annotated[_line(1, MAX_MICRO), AfterValidator(_check_micro)] = _optional(
+        "Microarchitecture with its vendor prefix, e.g. amd/zen3, neoverse_v1, generic"
     )
     path: _line(0, 500) = _optional(
         "Install path, taken literally (no placeholders); left out: target_defaults.path "

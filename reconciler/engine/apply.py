@@ -31,7 +31,8 @@ from reconciler.remote.lookup import find
 log = get_logger("reconciler.apply")
 
 PARENT_FIELD = {Kind.PACKAGE: "catalog", Kind.VERSION: "package", Kind.TARGET: "version"}
-REFUSE_AFTER = 3
+#: Refusals of a kind's writes after which no new write of that kind starts in this run.
+REFUSE_AFTER = 1
 _RESENDS = 2
 
 
@@ -40,6 +41,7 @@ class Status(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     NOT_ATTEMPTED = "not_attempted"
+    NOT_APPLICABLE = "not_applicable"  # the server said it will not take it: never sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class ApplyResult:
     def exit_code(self) -> ExitCode:
         ok = all(r.status is Status.DONE for r in self.results) and not self.interrupted
         return ExitCode.OK if ok else ExitCode.PARTIAL
+
+
+INTERRUPTED = "interrupted before it was sent"
 
 
 class Refused(Exception):
@@ -120,7 +125,8 @@ class Applier:
                 self._level(pool, [x for x in downs if x[1].kind is kind], results)
         refused = {g.label: g.reason for g in self._groups.values() if g.refusals}
         ordered = [results[i] for i, _ in indexed]
-        return ApplyResult(ordered, interrupted=self.stop.is_set(), refused=refused)
+        interrupted = any(r.message == INTERRUPTED for r in ordered)
+        return ApplyResult(ordered, interrupted=interrupted, refused=refused)
 
     def _level(
         self,
@@ -148,18 +154,22 @@ class Applier:
                 results[index] = result
 
     def _group(self, change: Change) -> _Group:
-        key = (change.kind, change.action)
+        """Creates and updates of a kind share one group (a server that refuses one refuses
+        the other: both write the same read-only fields); deletes have their own."""
+        deleting = change.action is Action.DELETE
+        key = (change.kind, Action.DELETE if deleting else Action.CREATE)
         with self._lock:
             if key not in self._groups:
-                self._groups[key] = _Group(f"{change.action.value} {change.kind.label}")
+                label = f"{'delete' if deleting else 'write'} {change.kind.label}"
+                self._groups[key] = _Group(label)
             return self._groups[key]
 
     # -- one change ------------------------------------------------------------------------------
     def _one(self, change: Change) -> ChangeResult:
         result = self._attempt(change)
-        if result.status is not Status.DONE:
+        if result.status is not Status.DONE and change.action is Action.CREATE:
             with self._lock:
-                self._failed.add(change.key)
+                self._failed.add(change.key)  # its children cannot be created under it
         log.info(
             "change",
             kind=change.kind.label,
@@ -174,17 +184,17 @@ class Applier:
 
     def _attempt(self, change: Change) -> ChangeResult:
         group = self._group(change)
+        if not change.applicable:
+            return ChangeResult(change, Status.NOT_APPLICABLE, change.reason)
         if self.stop.is_set():
-            return ChangeResult(change, Status.NOT_ATTEMPTED, "interrupted before it was sent")
+            return ChangeResult(change, Status.NOT_ATTEMPTED, INTERRUPTED)
         if group.disabled:
             return ChangeResult(change, Status.NOT_ATTEMPTED, group.reason)
         parent = change.key.parent
-        if change.action is not Action.DELETE and parent is not None and parent in self._failed:
-            return ChangeResult(
-                change, Status.SKIPPED, f"its {parent.kind.label} was not created or updated"
-            )
+        if change.action is Action.CREATE and parent is not None and parent in self._failed:
+            return ChangeResult(change, Status.SKIPPED, f"its {parent.kind.label} was not created")
         try:
-            message = self._send(change)
+            message = self._send(change, give_up=lambda: group.refusals > 0)
         except Refused as exc:
             with self._lock:
                 group.refusals += 1
@@ -196,11 +206,11 @@ class Applier:
             group.successes += 1
         return ChangeResult(change, Status.DONE, message)
 
-    def _send(self, change: Change) -> str:
+    def _send(self, change: Change, give_up: Callable[[], bool]) -> str:
         if change.action is Action.CREATE:
-            return self._create(change)
+            return self._create(change, give_up)
         if change.action is Action.UPDATE:
-            return self._update(change)
+            return self._update(change, give_up)
         assert change.url
         try:
             self.client.delete(change.url)
@@ -224,7 +234,7 @@ class Applier:
             body[PARENT_FIELD[change.kind]] = parent_url
         return body
 
-    def _create(self, change: Change) -> str:
+    def _create(self, change: Change, give_up: Callable[[], bool]) -> str:
         parent_url = self._parent_url(change)
         assert change.after is not None
         if change.kind is not Kind.CATALOG and not parent_url:
@@ -233,7 +243,7 @@ class Applier:
         note = ""
         for _ in range(_RESENDS + 1):
             try:
-                created = self.client.create(change.kind, body)
+                created = self.client.create(change.kind, body, give_up_500=give_up)
                 break
             except OutcomeUnknown as exc:
                 found = find(self.client, change.key, parent_url)
@@ -257,11 +267,13 @@ class Applier:
             )
         return note
 
-    def _update(self, change: Change) -> str:
+    def _update(self, change: Change, give_up: Callable[[], bool]) -> str:
         assert change.url
         wanted = {f.name: f.new for f in change.fields}
         try:
-            answer = self.client.patch(change.url, self._body(change, wanted, None))
+            answer = self.client.patch(
+                change.url, self._body(change, wanted, None), give_up_500=give_up
+            )
         except ApiError as exc:
             raise self._refusal(change, exc) from None
         self._check_stored(change, answer, wanted)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.core import guards
-from reconciler.core.errors import AuthError, ExitCode, GuardRefused
+from reconciler.core.capabilities import field_problems, mark
+from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError
 from reconciler.core.model import DesiredState
-from reconciler.core.plan import Plan, make_plan
+from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.engine import locks
 from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
+from reconciler.remote.capabilities import read_capabilities
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
 
@@ -82,6 +84,23 @@ def load(files: Sequence[Path]) -> DesiredState:
     return load_cached(list(files))
 
 
+def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Plan:
+    """`plan` with what the server will not take marked (OPTIONS, read only when there is
+    something to create or update); a value that breaks the server's own limits is an
+    `InputError` naming the file and line, before anything is written."""
+    writes = {c.kind for c in plan.changes if c.action is not Action.DELETE}
+    if not writes:
+        return plan
+    capabilities = read_capabilities(client, writes)
+    if not capabilities.checked:
+        return replace(plan, capabilities=f"not checked ({capabilities.unchecked})")
+    plan = mark(plan, capabilities)
+    problems = field_problems(plan, desired, capabilities)
+    if problems:
+        raise InputError(problems, what="the server's field rules (from its OPTIONS)")
+    return plan
+
+
 def reconcile_once(
     options: RunOptions,
     client: WaldurClient,
@@ -110,7 +129,9 @@ def guard_and_apply(
     write: bool,
     hooks: Hooks = NO_HOOKS,
 ) -> Outcome:
-    """Check the guards on `plan` and, when `write`, apply it (the caller holds the lock)."""
+    """Check what the server accepts and the guards on `plan` and, when `write`, apply it
+    (the caller holds the lock)."""
+    plan = server_rules(client, plan, desired)
     outcome = Outcome(desired, plan)
     try:
         guards.check(
@@ -122,7 +143,7 @@ def guard_and_apply(
     except GuardRefused as refusal:
         outcome.refusal = refusal
         return outcome
-    if write and not plan.empty:
+    if write and not plan.empty:  # (not-applicable changes only: nothing sent, exit 3)
         require_staff(client)
         if hooks.on_start is not None:  # e.g. a progress bar, which needs the total first
             hooks.on_start(plan)

@@ -20,7 +20,15 @@ from collections.abc import Iterable
 from reconciler.core.model import Key, Kind, format_key, version_label
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.engine.apply import ApplyResult, ChangeResult, Status
-from reconciler.output.render import SYMBOL, Paint, change_lines, plan_summary, result_summary
+from reconciler.output.render import (
+    SYMBOL,
+    Paint,
+    capabilities_line,
+    change_lines,
+    not_applicable_lines,
+    plan_summary,
+    result_summary,
+)
 
 LARGE = 200
 MAX_ROWS = 300
@@ -71,7 +79,7 @@ def _order(change: Change) -> tuple[tuple[str, ...], ...]:
 
 def _by_catalog(plan: Plan) -> dict[Key, list[Change]]:
     groups: dict[Key, list[Change]] = defaultdict(list)
-    for change in sorted(plan.changes, key=_order):
+    for change in sorted((c for c in plan.changes if c.applicable), key=_order):
         groups[change.key.catalog].append(change)
     return groups
 
@@ -143,7 +151,7 @@ def _summarised(cat: Key, changes: list[Change], statuses: dict[int, ChangeResul
 
 
 def _not_done(result: ApplyResult) -> list[str]:
-    missed = [r for r in result.results if r.status is not Status.DONE]
+    missed = [r for r in result.results if r.status not in (Status.DONE, Status.NOT_APPLICABLE)]
     if not missed:
         return []
     out = [f"**Not done ({len(missed)})**", ""]
@@ -167,6 +175,8 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
             f"> Refused by the server ({_cell(k)}): {_cell(v)}"
             for k, v in sorted(result.refused.items())
         ]
+    if plan.capabilities:
+        out += [f"> {_cell(capabilities_line(plan))}"]
     out += [f"> Note: {_cell(note)}" for note in plan.notes]
     if out[-1] != "":
         out.append("")
@@ -182,6 +192,10 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
         ]
     for cat, changes in groups.items():
         out += (_summarised if large else _detailed)(cat, changes, statuses)
+    apart = not_applicable_lines(plan, _PLAIN)
+    if apart:
+        title, *rest = apart[1:]
+        out += _details(f"<b>{_cell(title.rstrip(':'))}</b>", ["```", *rest, "```", ""])
     if result is not None and large:
         out += _not_done(result)
     reason = f" ({_cell(plan.dialect_reason)})" if plan.dialect_reason else ""

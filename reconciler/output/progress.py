@@ -45,11 +45,13 @@ class Reporter:
         self.lock = threading.Lock()
 
     def start(self, plan: Plan) -> None:
-        self.total = len(plan.changes)
+        self.total = sum(1 for change in plan.changes if change.applicable)  # what is sent
         self.started = self.clock()
         self._opened()
 
     def result(self, result: ChangeResult) -> None:
+        if result.status is Status.NOT_APPLICABLE:
+            return  # never sent, not counted in the total
         with self.lock:
             self.done += 1
             if result.status is not Status.DONE:

@@ -95,11 +95,13 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
             "dim",
         )
     ]
+    if plan.capabilities:
+        out.append(paint(capabilities_line(plan), "dim"))
     out += [paint(f"Note: {note}", "yellow") for note in plan.notes]
     catalog: tuple[str, ...] | None = None
     package: tuple[str, ...] | None = None
     version: tuple[str, ...] | None = None
-    for change in sorted(plan.changes, key=_render_order):
+    for change in sorted((c for c in plan.changes if c.applicable), key=_render_order):
         p = change.key.parts
         if p[:3] != catalog:
             catalog, package, version = p[:3], None, None
@@ -115,6 +117,7 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
         indent = "  " * (int(change.kind) + 1)
         lines = change_lines(change, statuses.get(id(change)), paint)
         out += [indent + line for line in lines]
+    out += not_applicable_lines(plan, paint)
     out.append("")
     out.append(paint(plan_summary(plan), "bold"))
     if result is not None:
@@ -127,20 +130,64 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
     return "\n".join(out) + "\n"
 
 
+NOT_APPLICABLE_EXAMPLES = 5
+
+
+def capabilities_line(plan: Plan) -> str:
+    if plan.capabilities == "checked":
+        return "Server capabilities: read from OPTIONS; changes it will not take are set apart."
+    return (
+        f"Server capabilities: {plan.capabilities}; a write the server refuses is found by "
+        "sending it (at most one per kind)."
+    )
+
+
+def not_applicable_lines(plan: Plan, paint: Paint) -> list[str]:
+    """The changes the server will not take, apart: counts by kind, their reasons, and a few
+    examples (`-o json` lists every one)."""
+    apart = [c for c in plan.changes if not c.applicable]
+    if not apart:
+        return []
+    out = ["", paint(f"Not applicable on this server ({len(apart)}, never sent):", "bold")]
+    reasons: dict[str, list[Change]] = {}
+    for change in apart:
+        reasons.setdefault(change.reason, []).append(change)
+    for reason, changes in reasons.items():
+        counts: dict[tuple[Action, Kind], int] = {}
+        for change in changes:
+            counts[(change.action, change.kind)] = counts.get((change.action, change.kind), 0) + 1
+        what = ", ".join(
+            f"{SYMBOL[a]} {n} {k.label}{'s' if n != 1 else ''}" for (a, k), n in counts.items()
+        )
+        out.append(f"  {what}: {reason}")
+        for change in changes[:NOT_APPLICABLE_EXAMPLES]:
+            example = f"    {SYMBOL[change.action]} {change.kind.label} {change.key}"
+            out.append(paint(example, "dim"))
+        if len(changes) > NOT_APPLICABLE_EXAMPLES:
+            more = len(changes) - NOT_APPLICABLE_EXAMPLES
+            out.append(paint(f"    … and {more} more (-o json lists every one)", "dim"))
+    return out
+
+
 def plan_summary(plan: Plan) -> str:
     if plan.empty:
         return "No changes."
     s = plan.summary()
-    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+    text = f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete"
+    if s["not_applicable"]:
+        return text + f"; {s['not_applicable']} not applicable on this server."
+    return text + "."
 
 
 def result_summary(result: ApplyResult) -> str:
     s = result.summary()
     text = (
         f"Apply: {s['done']} done, {s['failed']} failed, {s['skipped']} skipped, "
-        f"{s['not_attempted']} not attempted."
+        f"{s['not_attempted']} not attempted"
     )
-    return text + (" Interrupted." if result.interrupted else "")
+    if s["not_applicable"]:
+        text += f", {s['not_applicable']} not applicable"
+    return text + "." + (" Interrupted." if result.interrupted else "")
 
 
 def change_json(change: Change, result: ChangeResult | None = None) -> dict[str, Any]:
@@ -154,6 +201,9 @@ def change_json(change: Change, result: ChangeResult | None = None) -> dict[str,
     }
     if change.cascade:
         data["cascade"] = change.cascade
+    data["applicable"] = change.applicable
+    if not change.applicable:
+        data["reason"] = change.reason
     if result is not None:
         data["status"] = result.status.value
         if result.message:
@@ -172,6 +222,7 @@ def render_json(
         "api_dialect": plan.dialect,
         "summary": plan.summary(),
         "complete": plan.complete,
+        "capabilities": plan.capabilities or "not needed",
         "notes": list(plan.notes),
         "changes": [change_json(c, r) for c, r in zip(plan.changes, results, strict=True)],
     }

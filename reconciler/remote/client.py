@@ -16,17 +16,14 @@ log line or repr built here contains it.
 
 from __future__ import annotations
 
-import email.utils
-import math
-import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from tenacity import (
@@ -41,7 +38,6 @@ from tenacity import (
 from reconciler.core.errors import (
     ApiError,
     AuthError,
-    ConfigError,
     NotFound,
     OutcomeUnknown,
     TransportError,
@@ -49,7 +45,15 @@ from reconciler.core.errors import (
 from reconciler.core.log import get_logger
 from reconciler.core.model import Kind
 from reconciler.core.secret import Secret
-from reconciler.core.urls import is_loopback
+from reconciler.remote.responses import (
+    check_transport_security,
+    detail,
+    last_page,
+    normalise_api_url,
+    readable,
+    result_count,
+    retry_after_seconds,
+)
 
 log = get_logger("reconciler.http")
 
@@ -108,58 +112,6 @@ class ClientStats:
             return sum(n for (m, _), n in self.requests.items() if method in (None, m))
 
 
-def normalise_api_url(url: str) -> str:
-    url = url.strip()
-    if not url:
-        raise ConfigError(
-            "no API URL: set --api-url or WALDUR_API_URL (e.g. https://waldur.example.org/api/)"
-        )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
-    if not parts.path.rstrip("/").endswith("/api"):
-        url = url.rstrip("/") + "/api/"
-    return url if url.endswith("/") else url + "/"
-
-
-def check_transport_security(api_url: str, allow_insecure_http: bool) -> None:
-    parts = urlsplit(api_url)
-    if parts.scheme == "http" and not is_loopback(parts.hostname or "") and not allow_insecure_http:
-        raise ConfigError(
-            f"refusing to send the token over plain http to {parts.hostname}: use https, "
-            "or pass --allow-insecure-http if you really mean it"
-        )
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse ``Retry-After`` (delta seconds or an HTTP date) into seconds from now."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _detail(response: httpx.Response) -> object:
-    """The error body: JSON as is; anything else summarised on one line (an HTML page by its
-    title), so that no page of markup lands in a message."""
-    try:
-        return response.json()
-    except ValueError:
-        text = response.text
-        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        summary = " ".join((title.group(1) if title else text).split())
-        if len(summary) > 120:
-            summary = summary[:119] + "…"
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
-        return f"non-JSON body ({kind}): {summary}"
-
-
 class WaldurClient:
     """A thread-safe client of Waldur's software-catalog API."""
 
@@ -215,8 +167,12 @@ class WaldurClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         expect: tuple[int, ...] = (200,),
+        give_up_500: Callable[[], bool] | None = None,
     ) -> httpx.Response:
-        """Send a request, retrying what is safe to retry; raise a typed `ApiError` otherwise."""
+        """Send a request, retrying what is safe to retry; raise a typed `ApiError` otherwise.
+
+        A 500 is retried at most twice, and not at all once `give_up_500()` is true (the
+        applier's word that the server already refused a write of this kind)."""
         failures_500 = 0
 
         def should_retry(exc: BaseException) -> bool:
@@ -225,7 +181,8 @@ class WaldurClient:
                 return False
             if exc.status == 500:
                 failures_500 += 1
-                return failures_500 < _MAX_500_ATTEMPTS
+                gave_up = give_up_500 is not None and give_up_500()
+                return failures_500 < _MAX_500_ATTEMPTS and not gave_up
             return True
 
         exponential = wait_exponential_jitter(
@@ -316,10 +273,20 @@ class WaldurClient:
                 "not followed (check --api-url)",
                 **ctx,
             )
-        body = _detail(response)
+        body = detail(response)
         ctx["body"] = body
-        message = f"{method} {path}: HTTP {status}: {body}"
-        if status in (401, 403):
+        message = f"{method} {path}: HTTP {status}: {readable(body)}"
+        if status == 401:
+            what = (
+                "the server rejected the token"
+                if self.config.token is not None
+                else "the server wants a token"
+            )
+            return AuthError(
+                f"{what} (HTTP 401: {readable(body)}); check WALDUR_API_TOKEN or --token-file",
+                **ctx,
+            )
+        if status == 403:
             return AuthError(message, **ctx)
         if status == 404:
             return NotFound(message, **ctx)
@@ -339,13 +306,20 @@ class WaldurClient:
         body = self.get_json(urljoin(self.api_url, "users/me/"))
         return {k: body.get(k) for k in ("uuid", "username", "is_staff") if k in body}
 
-    def create(self, kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request(
-            "POST", self.collection_url(kind), json=dict(body), expect=(201,)
-        ).json()
+    def create(
+        self,
+        kind: Kind,
+        body: Mapping[str, Any],
+        give_up_500: Callable[[], bool] | None = None,
+    ) -> dict[str, Any]:
+        url = self.collection_url(kind)
+        answer = self.request("POST", url, json=dict(body), expect=(201,), give_up_500=give_up_500)
+        return answer.json()
 
-    def patch(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", url, json=dict(body)).json()
+    def patch(
+        self, url: str, body: Mapping[str, Any], give_up_500: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        return self.request("PATCH", url, json=dict(body), give_up_500=give_up_500).json()
 
     def delete(self, url: str) -> None:
         """DELETE; a 404 on a retried delete means an earlier attempt already succeeded."""
@@ -383,9 +357,9 @@ class WaldurClient:
 
     def _list_once(self, url: str, params: dict[str, Any]) -> tuple[Listing, int]:
         first = self.request("GET", url, params=params)
-        total = _result_count(first)
+        total = result_count(first)
         items: list[dict[str, Any]] = list(first.json())
-        last = _last_page(first)
+        last = last_page(first)
         sent = 1
         totals = {total}
         if last > 1:
@@ -415,24 +389,4 @@ class WaldurClient:
 
     def _page(self, url: str, params: dict[str, Any], page: int) -> tuple[int | None, list[Any]]:
         response = self.request("GET", url, params={**params, "page": page})
-        return _result_count(response), list(response.json())
-
-
-def _result_count(response: httpx.Response) -> int | None:
-    value = response.headers.get("x-result-count")
-    return int(value) if value and value.isdigit() else None
-
-
-def _last_page(response: httpx.Response) -> int:
-    """The page number of the `last` link, or, without one, a count-based estimate of 1."""
-    last = response.links.get("last", {}).get("url")
-    if not last:
-        return 1 if "next" not in response.links else _pages_from_count(response)
-    page = parse_qs(urlsplit(last).query).get("page", ["1"])[0]
-    return int(page) if page.isdigit() else 1
-
-
-def _pages_from_count(response: httpx.Response) -> int:
-    total = _result_count(response) or 0
-    per_page = max(len(response.json()), 1)
-    return max(1, math.ceil(total / per_page))
+        return result_count(response), list(response.json())

@@ -116,8 +116,21 @@ def observe(
         duplicates=reader.duplicates,
         read_path=", ".join(sorted(reader.paths)) or EMBEDDED,
         catalog_sizes={key: _subtree_size(obj) for key, obj in live_catalogs.items()},
+        loader_signs={
+            key: sign for key, obj in live_catalogs.items() if (sign := loader_sign(obj))
+        },
     )
     return state
+
+
+def loader_sign(catalog: Mapping[str, Any]) -> str:
+    """What shows that one of Waldur's own loaders works on this catalog ("" if nothing)."""
+    for name in ("last_successful_update", "last_update_attempt"):
+        if catalog.get(name):
+            return f"{name} {catalog[name]}"
+    if catalog.get("auto_update_enabled") is True:
+        return "auto_update_enabled true"
+    return ""
 
 
 def _subtree_size(catalog: Mapping[str, Any]) -> int:

@@ -5,7 +5,9 @@ token is 401 even on reads) → permissions (writes need staff; checked before a
 → method allowed (405) → object lookup (404) → body parsing (400/415) → validation (400) →
 uniqueness (400) → write. Faults (see `faults.py`) are decided before all of it.
 
-Every response to a request that reached a view carries `Allow` and `Vary` like DRF's do.
+Every response to a request that reached a view carries `Allow` and `Vary` like DRF's do, and
+every response (but the sim's own statistics and injected faults, which come from "a proxy")
+carries the headers of Waldur's Django middleware: `X-Frame-Options`, `Content-Language`, `Vary`.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from reconciler.sim.auth import (
 from reconciler.sim.faults import WRITE_METHODS, Faults, Stats
 from reconciler.sim.filters import QueryBuilder, QueryError
 from reconciler.sim.kinds import KINDS, PACKAGE, KindInfo, Route, View, collection_url, resolve
+from reconciler.sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
 from reconciler.sim.pagination import InvalidPage, link_header, paginate
+from reconciler.sim.render import Renderer
 from reconciler.sim.responses import (
+    HTML_TYPE,
     JSON_TYPE,
     HttpError,
     Response,
@@ -44,7 +49,6 @@ from reconciler.sim.responses import (
 )
 from reconciler.sim.serializers import (
     LEGACY,
-    Renderer,
     Schema,
     check_body,
     encode,
@@ -59,6 +63,9 @@ MAX_BODY_BYTES = 1024 * 1024
 COLLECTION_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
 DETAIL_METHODS = ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+VERSION_ALLOW = "OPTIONS, GET"  # Waldur's function view, as recorded (HEAD works too)
+DRF_VARY = "Accept, Accept-Language, Cookie"
+DJANGO_HEADERS = (("X-Frame-Options", "DENY"), ("Content-Language", "en"))
 
 # Django's `host_validation_re`: a host name or [IPv6], and an optional port.
 _HOST_RE = re.compile(r"^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$", re.IGNORECASE)
@@ -93,6 +100,7 @@ class App:
         self.faults = faults
         self.stats = stats
         self.schemas = schemas(settings.dialect, settings.read_only)
+        self.metadata = Metadata(self.schemas, settings.dialect, settings.embed)
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token)
 
@@ -100,7 +108,7 @@ class App:
         raw_path, _, query = request.target.partition("?")
         route = resolve(unquote(raw_path))
         if route is None:
-            response = _unrouted(request.method, raw_path, query)
+            response = _django_headers(_unrouted(request.method, raw_path, query))
             self.stats.record(request.method, _UNROUTED, response.status)
             return response
         if route.view is View.STATS:
@@ -109,7 +117,7 @@ class App:
         if plan.answer is not None:
             response = plan.answer
         else:
-            response = self._guarded(request, route)
+            response = _django_headers(self._guarded(request, route))
             response.drop, response.delay = plan.drop, plan.stall
         response.delay += self.settings.latency
         self.stats.record(request.method, route.label, response.status)
@@ -126,20 +134,37 @@ class App:
 
     def _dispatch(self, request: Request, route: Route) -> Response:
         base = _base_url(request)
-        if route.kind is None:  # the API root or users/me
-            user = self._authenticate(request)
-            me = require_user(user) if route.view is View.ME else None
-            _allow(request.method, READ_METHODS)
-            if me is not None:
-                return json_response(200, me.me(base))
-            return json_response(200, {k.segment: collection_url(base, k) for k in KINDS.values()})
-        allowed = DETAIL_METHODS if route.view is View.DETAIL else COLLECTION_METHODS
+        if route.kind is None:
+            allowed = READ_METHODS
+            allow = VERSION_ALLOW if route.view is View.VERSION else ", ".join(allowed)
+        else:
+            allowed = DETAIL_METHODS if route.view is View.DETAIL else COLLECTION_METHODS
+            allow = ", ".join(allowed)
         try:
-            response = self._kind_view(request, route, route.kind, allowed, base)
+            if route.kind is None:
+                response = self._fixed_view(request, route, base)
+            else:
+                response = self._kind_view(request, route, route.kind, allowed, base)
         except HttpError as exc:
             response = exc.response
-        response.headers += [("Allow", ", ".join(allowed)), ("Vary", "Accept")]
+        if response.content_type != HTML_TYPE:  # Django's own error pages are not DRF's
+            response.headers += [("Allow", allow), ("Vary", DRF_VARY)]
         return response
+
+    def _fixed_view(self, request: Request, route: Route, base: str) -> Response:
+        """The API root (public), `users/me` and `version` (any authenticated user)."""
+        user = self._authenticate(request)
+        if route.view is not View.ROOT:
+            user = require_user(user)
+        _allow(request.method, READ_METHODS)
+        if route.view is View.ME and user is not None:
+            return json_response(200, user.me(base))
+        if route.view is View.VERSION:
+            if request.method == "OPTIONS":
+                info = {"name": "Version", "description": "", "renders": RENDERS}
+                return json_response(200, info | {"parses": PARSES})
+            return json_response(200, {"version": SERVER_VERSION})
+        return json_response(200, {k.segment: collection_url(base, k) for k in KINDS.values()})
 
     def _kind_view(
         self,
@@ -155,7 +180,7 @@ class App:
             require_staff(user)
         _allow(method, allowed)
         if method == "OPTIONS":
-            return _metadata(kind, route.view)
+            return self._options(kind, route, user)
         renderer = Renderer(base, self.settings.dialect, self.settings.embed)
         if route.view is View.COLLECTION:
             if method == "POST":
@@ -234,6 +259,21 @@ class App:
             row = self._get(conn, kind, uuid_hex)
             self.store.delete(conn, kind, row["id"])
         return Response(204, content_type=None)
+
+    def _options(self, kind: KindInfo, route: Route, user: User | None) -> Response:
+        """DRF's metadata: `actions` only for a user who may write, and on a detail view only
+        when the object exists (DRF drops them when its lookup fails)."""
+        require_user(user)  # Waldur answers an anonymous OPTIONS 401, unlike a GET
+        detail_view = route.view is View.DETAIL
+        action = None
+        if user is not None and user.staff:
+            action = "PUT" if detail_view else "POST"
+            if detail_view:
+                uuid_hex = parse_uuid(route.lookup)
+                with self.store.reading() as conn:
+                    if uuid_hex is None or self.store.get(conn, kind, uuid_hex) is None:
+                        action = None
+        return json_response(200, self.metadata.body(kind, detail=detail_view, action=action))
 
     def _stats(self, method: str) -> Response:
         if method == "DELETE":
@@ -336,18 +376,12 @@ def _allow(method: str, allowed: tuple[str, ...]) -> None:
         raise HttpError(detail(405, f'Method "{method}" not allowed.'))
 
 
-def _metadata(kind: KindInfo, view: View) -> Response:
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", kind.model)
-    suffix = "Instance" if view is View.DETAIL else "List"
-    return json_response(
-        200,
-        {
-            "name": f"{words} {suffix}",
-            "description": "",
-            "renders": [JSON_TYPE],
-            "parses": [JSON_TYPE],
-        },
-    )
+def _django_headers(response: Response) -> Response:
+    """What Waldur's Django middleware adds to every answer (XFrameOptions, Locale, sessions)."""
+    if not any(name == "Vary" for name, _value in response.headers):
+        response.headers.append(("Vary", "Accept-Language, Cookie"))
+    response.headers += DJANGO_HEADERS
+    return response
 
 
 def _parse_body(request: Request) -> Any:

@@ -53,6 +53,7 @@ ROOT_KIND = "root"
 class View(Enum):
     ROOT = "root"  # /api/
     ME = "me"  # /api/users/me/
+    VERSION = "version"  # /api/version/
     STATS = "stats"  # /api/_sim/stats/ (sim-only)
     COLLECTION = "collection"
     DETAIL = "detail"
@@ -76,6 +77,7 @@ _API_PATH = re.compile(r"^/api/(?P<segment>[^/]+)/(?:(?P<lookup>[^/.]+)/)?$")
 _FIXED = {
     "/api/": Route(View.ROOT),
     "/api/users/me/": Route(View.ME),
+    "/api/version/": Route(View.VERSION),
     "/api/_sim/stats/": Route(View.STATS),
 }
 

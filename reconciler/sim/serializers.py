@@ -1,4 +1,4 @@
-"""What each kind accepts and how it is rendered, per target dialect, in DRF's shapes.
+"""What each kind accepts, per target dialect, in DRF's shapes.
 
 A `Schema` lists a kind's writable fields (wire name → storage column), its natural key as DRF's
 `UniqueTogetherValidator` names it, and whether the kind is read-only (current upstream makes
@@ -6,9 +6,10 @@ versions and targets read-only). `validate` checks a whole request body the way 
 `ModelSerializer` does: unknown keys are ignored, every field's errors are collected, required
 fields are required on create and PUT, and PATCH validates only what it is given.
 
-`Renderer` turns stored rows into response bodies. Targets are stored once, in the current
-upstream columns (target_type, target_name, target_subtype, location, …); the legacy dialect
-shows them as cpu_family / cpu_microarchitecture / path, which is how upstream migrated them.
+Targets are stored once, in the current upstream columns (target_type, target_name,
+target_subtype, location, …); the legacy dialect reads and writes them as cpu_family /
+cpu_microarchitecture / path, which is how upstream migrated them. `render.py` turns stored rows
+into response bodies, `metadata.py` describes these fields to OPTIONS.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from sqlite3 import Row
 from typing import Any
 
-from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo, detail_url
-from reconciler.sim.store import TREE_TARGET, Tree
+from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
 from reconciler.sim.validation import (
     NO_DEFAULT,
     REQUIRED,
@@ -39,34 +38,86 @@ DIALECTS = (LEGACY, CURRENT)
 #: The target_type a CPU-architecture target has; the old filters only match these.
 CPU_ARCHITECTURE = "cpu_architecture"
 
+#: Upstream's choices and their `catalog_type_display` labels.
 CATALOG_TYPES = (
-    ("binary_runtime", "Binary runtime"),
-    ("source_package", "Source package"),
-    ("package_manager", "Package manager"),
+    ("binary_runtime", "Binary Runtime (EESSI)"),
+    ("source_package", "Source Package (Spack)"),
+    ("package_manager", "Package Manager (conda, pip)"),
 )
+#: The catalog type whose links may restrict CPU targets (`supports_cpu_target_restrictions`).
+CPU_RESTRICTABLE = "binary_runtime"
 
-_CHAR, _URL, _LINK = FieldType.CHAR, FieldType.URL, FieldType.LINK
+_CHAR, _URL, _LINK, _JSON = FieldType.CHAR, FieldType.URL, FieldType.LINK, FieldType.JSON
 
+# Help texts are upstream's model help texts, as its OPTIONS publishes them.
 _CATALOG_FIELDS = (
-    Field("name", _CHAR, required=True, max_length=100),
-    Field("version", _CHAR, required=True, max_length=50),
-    Field("catalog_type", FieldType.CHOICE, choices=CATALOG_TYPES, default="binary_runtime"),
-    Field("source_url", _URL, max_length=200, allow_blank=True, default=""),
+    Field(
+        "name", _CHAR, required=True, max_length=100, help_text="Catalog name (e.g., EESSI, Spack)"
+    ),
+    Field(
+        "version",
+        _CHAR,
+        required=True,
+        max_length=50,
+        help_text="Catalog version (e.g., 2023.06, 0.21.0)",
+    ),
+    Field(
+        "catalog_type",
+        FieldType.CHOICE,
+        choices=CATALOG_TYPES,
+        default="binary_runtime",
+        help_text="Type of software catalog",
+    ),
+    Field(
+        "source_url",
+        _URL,
+        max_length=200,
+        allow_blank=True,
+        default="",
+        help_text="Catalog source URL",
+    ),
     Field("description", _CHAR, allow_blank=True, default=""),
-    Field("metadata", FieldType.JSON, default={}),
-    Field("auto_update_enabled", FieldType.BOOL, default=True),
+    Field(
+        "metadata",
+        _JSON,
+        default={},
+        help_text="Catalog-specific metadata (architecture maps, API endpoints, etc.)",
+    ),
+    Field(
+        "auto_update_enabled",
+        FieldType.BOOL,
+        default=True,
+        help_text="Whether to automatically update this catalog via scheduled tasks",
+    ),
+)
+#: Current upstream lets a client write the loader's error text too.
+_CURRENT_CATALOG_FIELDS = (
+    *_CATALOG_FIELDS,
+    Field("update_errors", _CHAR, allow_blank=True, default=""),
 )
 _PACKAGE_FIELDS = (
     Field("catalog", _LINK, column="catalog_id", required=True, link="catalog"),
     Field("name", _CHAR, required=True, max_length=200),
     Field("description", _CHAR, allow_blank=True, default=""),
     Field("homepage", _URL, max_length=200, allow_blank=True, allow_null=True, default=None),
-    Field("is_extension", FieldType.BOOL, default=False),
+    Field(
+        "is_extension",
+        FieldType.BOOL,
+        default=False,
+        help_text="Whether this package is an extension of another package",
+    ),
 )
 _VERSION_FIELDS = (
     Field("package", _LINK, column="package_id", required=True, link="package"),
     Field("version", _CHAR, required=True, max_length=100),
-    Field("module_version", _CHAR, max_length=150, allow_blank=True, default=""),
+    Field(
+        "module_version",
+        _CHAR,
+        max_length=150,
+        allow_blank=True,
+        default="",
+        help_text="EESSI EasyBuild module version",
+    ),
     Field("release_date", FieldType.DATE, allow_null=True, default=None),
 )
 _TARGET_PARENT = Field("version", _LINK, column="version_id", required=True, link="version")
@@ -76,14 +127,52 @@ _LEGACY_TARGET_FIELDS = (
     Field("cpu_microarchitecture", _CHAR, column="target_subtype", required=True, max_length=100),
     Field("path", _CHAR, column="location", max_length=500, allow_blank=True, default=""),
 )
+# target_name has no default: the unique-together key makes it required (see Schema.required).
 _CURRENT_TARGET_FIELDS = (
     _TARGET_PARENT,
-    Field("target_type", _CHAR, max_length=50, default="architecture"),
-    Field("target_name", _CHAR, required=True, max_length=100),
-    Field("target_subtype", _CHAR, max_length=100, allow_blank=True, default=""),
-    Field("location", _CHAR, max_length=500, allow_blank=True, default=""),
-    Field("metadata", FieldType.JSON, default={}),
-    Field("gpu_architectures", FieldType.STRLIST, default=[]),
+    Field(
+        "target_type",
+        _CHAR,
+        max_length=50,
+        default="architecture",
+        help_text="Type of target (architecture, platform, variant, etc.)",
+    ),
+    Field(
+        "target_name",
+        _CHAR,
+        max_length=100,
+        help_text="Target identifier (x86_64/generic, linux, variant_name, etc.)",
+    ),
+    Field(
+        "target_subtype",
+        _CHAR,
+        max_length=50,
+        allow_blank=True,
+        default="",
+        help_text="Target subtype (microarchitecture, distribution, etc.)",
+    ),
+    Field(
+        "location",
+        _CHAR,
+        max_length=500,
+        allow_blank=True,
+        default="",
+        help_text="Target location (CVMFS path, download URL, etc.)",
+    ),
+    Field(
+        "metadata",
+        _JSON,
+        default={},
+        help_text="Target-specific metadata (build options, system requirements, etc.)",
+    ),
+    Field(
+        "gpu_architectures",
+        FieldType.STRLIST,
+        default=[],
+        help_text=(
+            "List of GPU architectures this target supports (e.g., ['nvidia/cc70', 'nvidia/cc90'])"
+        ),
+    ),
 )
 
 
@@ -99,6 +188,11 @@ class Schema:
 
     def unique_message(self) -> str:
         return f"The fields {', '.join(self.unique)} must make a unique set."
+
+    def required(self, f: Field) -> bool:
+        """DRF's rule: a field of the unique-together key without a default is required, even
+        where the model alone would not require it (a nested serializer has no such key)."""
+        return f.required or (f.name in self.unique and f.default is NO_DEFAULT)
 
     def key_columns(self) -> tuple[str, ...]:
         by_name = {f.name: f.column for f in self.fields}
@@ -119,8 +213,9 @@ def schemas(dialect: str, read_only: frozenset[str] = frozenset()) -> dict[str, 
     else:
         key = ("version", "target_type", "target_name", "target_subtype")
         target = schema(TARGET, _CURRENT_TARGET_FIELDS, key)
+    catalog_fields = _CATALOG_FIELDS if dialect == LEGACY else _CURRENT_CATALOG_FIELDS
     table = (
-        schema(CATALOG, _CATALOG_FIELDS, ("name", "version", "catalog_type")),
+        schema(CATALOG, catalog_fields, ("name", "version", "catalog_type")),
         schema(PACKAGE, _PACKAGE_FIELDS, ("catalog", "name")),
         schema(VERSION, _VERSION_FIELDS, ("package", "version", "module_version")),
         target,
@@ -151,7 +246,7 @@ def validate(
         if f.name not in body:
             if partial:
                 continue
-            if f.required:
+            if schema.required(f):
                 errors[f.name] = [REQUIRED]
             elif creating and f.default is not NO_DEFAULT:
                 values[f.column] = f.default_value()
@@ -179,108 +274,3 @@ def encode(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
             value = int(value)
         encoded[column] = value
     return encoded
-
-
-def iso(stamp: str) -> str:
-    """A stored `…T12:00:00.000000Z` stamp as DRF renders it (no fraction when it is zero)."""
-    return stamp[:19] + "Z" if stamp.endswith(".000000Z") else stamp
-
-
-_EMPTY_JSON = {"{}": dict, "[]": list}
-
-
-def _json(text: str) -> Any:
-    empty = _EMPTY_JSON.get(text)
-    return empty() if empty is not None else json.loads(text)
-
-
-class Renderer:
-    """Stored rows → response bodies, with absolute URLs built from the request's base URL."""
-
-    def __init__(self, base: str, dialect: str, embed: bool) -> None:
-        self.base = base
-        self.legacy = dialect == LEGACY
-        self.embed = embed
-
-    def _head(self, kind: KindInfo, row: Row) -> dict[str, Any]:
-        return {
-            "url": detail_url(self.base, kind, row["uuid"]),
-            "uuid": row["uuid"],
-            "created": iso(row["created"]),
-            "modified": iso(row["modified"]),
-        }
-
-    def catalog(self, row: Row) -> dict[str, Any]:
-        return self._head(CATALOG, row) | {
-            "name": row["name"],
-            "version": row["version"],
-            "catalog_type": row["catalog_type"],
-            "catalog_type_display": dict(CATALOG_TYPES).get(row["catalog_type"], ""),
-            "source_url": row["source_url"],
-            "description": row["description"],
-            "metadata": _json(row["metadata"]),
-            "auto_update_enabled": bool(row["auto_update_enabled"]),
-            "package_count": row["package_count"],
-            "version_count": row["version_count"],
-            "target_count": row["target_count"],
-        }
-
-    def package(self, row: Row, tree: Tree | None) -> dict[str, Any]:
-        body = self._head(PACKAGE, row) | {
-            "catalog": detail_url(self.base, CATALOG, row["catalog_uuid"]),
-            "catalog_name": row["catalog_name"],
-            "catalog_version": row["catalog_version"],
-            "name": row["name"],
-            "description": row["description"],
-            "homepage": row["homepage"],
-            "is_extension": bool(row["is_extension"]),
-            "version_count": row["version_count"],
-        }
-        if self.embed:
-            body["versions"] = [self._nested_version(v, ts) for v, ts in tree or ()]
-        return body
-
-    def _nested_version(
-        self, version: tuple[Any, ...], targets: list[tuple[Any, ...]]
-    ) -> dict[str, Any]:
-        _id, _package, uuid_hex, number, module_version, release_date = version
-        return {
-            "uuid": uuid_hex,
-            "version": number,
-            "module_version": module_version,
-            "release_date": release_date,
-            "targets": [{"uuid": t[1]} | self._target_fields(*t[2:]) for t in targets],
-        }
-
-    def version(self, row: Row) -> dict[str, Any]:
-        return self._head(VERSION, row) | {
-            "version": row["version"],
-            "module_version": row["module_version"],
-            "release_date": row["release_date"],
-            "package_name": row["package_name"],
-        }
-
-    def target(self, row: Row) -> dict[str, Any]:
-        fields = (row[column] for column in TREE_TARGET[2:])
-        return self._head(TARGET, row) | self._target_fields(*fields)
-
-    def _target_fields(
-        self, kind: str, name: str, subtype: str, location: str, metadata: str, gpus: str
-    ) -> dict[str, Any]:
-        if self.legacy:
-            return {"cpu_family": name, "cpu_microarchitecture": subtype, "path": location}
-        return {
-            "target_type": kind,
-            "target_name": name,
-            "target_subtype": subtype,
-            "location": location,
-            "metadata": _json(metadata),
-            "gpu_architectures": _json(gpus),
-        }
-
-    def render(self, kind: KindInfo, row: Row, tree: Tree | None = None) -> dict[str, Any]:
-        if kind is PACKAGE:
-            return self.package(row, tree)
-        if kind is CATALOG:
-            return self.catalog(row)
-        return self.version(row) if kind is VERSION else self.target(row)

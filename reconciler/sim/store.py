@@ -28,7 +28,7 @@ from typing import Any
 
 from reconciler.sim.kinds import KINDS, KindInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _COMMON = """
     id INTEGER PRIMARY KEY,
@@ -45,6 +45,7 @@ CREATE TABLE catalog ({_COMMON}
     description TEXT NOT NULL,
     metadata TEXT NOT NULL,
     auto_update_enabled INTEGER NOT NULL,
+    update_errors TEXT NOT NULL DEFAULT '',
     UNIQUE (name, version, catalog_type)
 );
 CREATE TABLE package ({_COMMON}
@@ -75,6 +76,11 @@ CREATE TABLE target ({_COMMON}
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
+#: Upgrades of an older database, by the schema version they start from.
+_MIGRATIONS = {
+    1: "ALTER TABLE catalog ADD COLUMN update_errors TEXT NOT NULL DEFAULT '';",
+}
+
 # What a response needs besides the row itself: parent names and counts.
 _SELECT = {
     "catalog": """SELECT c.*,
@@ -85,11 +91,13 @@ _SELECT = {
             JOIN package p2 ON p2.id = v2.package_id WHERE p2.catalog_id = c.id) AS target_count
         FROM catalog c""",
     "package": """SELECT p.*, c.uuid AS catalog_uuid, c.name AS catalog_name,
-        c.version AS catalog_version,
+        c.version AS catalog_version, c.catalog_type AS catalog_type,
         (SELECT COUNT(*) FROM version v2 WHERE v2.package_id = p.id) AS version_count
         FROM package p JOIN catalog c ON c.id = p.catalog_id""",
-    "version": """SELECT v.*, p.name AS package_name
-        FROM version v JOIN package p ON p.id = v.package_id""",
+    "version": """SELECT v.*, p.name AS package_name, c.catalog_type AS catalog_type,
+        (SELECT COUNT(*) FROM target t2 WHERE t2.version_id = v.id) AS target_count
+        FROM version v JOIN package p ON p.id = v.package_id
+        JOIN catalog c ON c.id = p.catalog_id""",
     "target": "SELECT t.* FROM target t",
 }
 
@@ -163,6 +171,10 @@ class Store:
     def _init_schema(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
+            return
+        if version in _MIGRATIONS:  # a database of an older waldur-sim: upgrade it in place
+            steps = "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
+            conn.executescript(f"BEGIN;{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
             return
         tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
         if version != 0 or tables[0]:

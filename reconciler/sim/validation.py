@@ -77,6 +77,7 @@ class Field:
     default: Any = NO_DEFAULT  # stored on create when absent (a model default)
     choices: tuple[tuple[str, str], ...] = ()
     link: str | None = None  # the kind a LINK field points to
+    help_text: str = ""  # the model field's help text, published by OPTIONS
 
     def __post_init__(self) -> None:
         if not self.column:

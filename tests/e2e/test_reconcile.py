@@ -125,16 +125,14 @@ def test_json_output_after_apply_has_statuses_and_result(sim):
     }
 
 
-def test_read_only_versions_and_targets_like_current_upstream(sim, tmp_path):
+def _read_only_server(sim, tmp_path, *flags):
+    """The example applied to a writable server, then served read-only like current upstream
+    (versions and targets), with an edited desired file that changes every kind."""
     db = tmp_path / "sim.sqlite3"
     writable = sim(db=db)
     assert reconcile(writable, "-f", str(EXAMPLE)).returncode == 0
     writable.stop()
-    server = sim("--read-only-kinds", "version,target", db=db)
-
-    same = reconcile(server, "--dry-run", "--detailed-exitcode", "-f", str(EXAMPLE))
-    assert same.returncode == 0 and "No changes." in same.stdout
-
+    server = sim("--read-only-kinds", "version,target", *flags, db=db)
     doc = yaml.safe_load(EXAMPLE.read_text())
     catalog = doc["catalogs"][0]
     packages = {p["name"]: p for p in catalog["packages"]}
@@ -145,36 +143,92 @@ def test_read_only_versions_and_targets_like_current_upstream(sim, tmp_path):
     ]
     catalog["target_defaults"]["path"] = "/moved/{cpu_family}/{cpu_microarchitecture}"
     packages["LAMMPS"]["versions"] = packages["LAMMPS"]["versions"][:1]  # keep one version
-    edited = write_yaml(tmp_path / "edited.yaml", doc)
-    before = server_tree(server.api_url)
+    return server, write_yaml(tmp_path / "edited.yaml", doc)
 
-    done = reconcile(server, "-o", "json", "--max-delete", "1000", "-f", str(edited))
-    assert done.returncode == 3, done.stdout + done.stderr
-    result = json.loads(done.stdout)
+
+def _statuses(result: dict) -> dict[tuple[str, str], set[str]]:
     statuses: dict[tuple[str, str], set[str]] = {}
     for change in result["changes"]:
         statuses.setdefault((change["kind"], change["action"]), set()).add(change["status"])
+    return statuses
+
+
+def _writes_of(stats: dict, kind: str) -> int:
+    methods = stats["kinds"].get(kind, {})
+    return sum(n for method, n in methods.items() if method in ("POST", "PUT", "PATCH"))
+
+
+def test_a_read_only_server_gets_no_doomed_write(sim, tmp_path):
+    """OPTIONS says versions and targets are read-only: those changes are planned apart,
+    never sent; catalogs and packages are applied; deletes work; exit 3."""
+    server, edited = _read_only_server(sim, tmp_path)
+    same = reconcile(server, "--dry-run", "--detailed-exitcode", "-f", str(EXAMPLE))
+    assert same.returncode == 0 and "No changes." in same.stdout
+    before = server_tree(server.api_url)
+
+    plan = reconcile(server, "--dry-run", "-o", "json", "--max-delete", "1000", "-f", str(edited))
+    planned = json.loads(plan.stdout)
+    assert planned["capabilities"] == "checked"
+    apart = [c for c in planned["changes"] if not c["applicable"]]
+    assert {(c["kind"], c["action"]) for c in apart} == {
+        ("version", "create"),
+        ("target", "create"),
+        ("target", "update"),
+    }
+    assert all("read-only" in c["reason"] or "cannot be created" in c["reason"] for c in apart)
+    assert planned["summary"]["not_applicable"] == len(apart)
+    assert all(c["applicable"] for c in planned["changes"] if c["action"] == "delete")
+
+    requests_before = sim_stats(server)
+    done = reconcile(server, "-o", "json", "--max-delete", "1000", "-f", str(edited))
+    assert done.returncode == 3, done.stdout + done.stderr
+    stats = sim_stats(server)
+    assert _writes_of(stats, "version") == _writes_of(requests_before, "version")
+    assert _writes_of(stats, "target") == _writes_of(requests_before, "target")  # zero sent
+    statuses = _statuses(json.loads(done.stdout))
     assert statuses[("package", "update")] == {"done"}
-    assert statuses[("version", "create")] == {"failed"}  # POST → 500 HTML
-    assert statuses[("target", "create")] == {"failed", "skipped"}  # its version never came
-    assert statuses[("target", "update")] <= {"failed", "not_attempted"}  # 200, nothing stored
-    assert "not_attempted" in statuses[("target", "update")]  # judged refused after a few
+    assert statuses[("version", "create")] == {"not_applicable"}
+    assert statuses[("target", "create")] == {"not_applicable"}
+    assert statuses[("target", "update")] == {"not_applicable"}
     assert statuses[("target", "delete")] == {"done"}  # DELETE works upstream too
     assert statuses[("version", "delete")] == {"done"}
-    refused = result["result"]["refused"]
-    assert set(refused) == {"create version", "create target", "update target"}
-    assert "did not store path" in refused["update target"]
-    assert "HTTP 500" in refused["create version"] and "read-only" in refused["create version"]
 
     after = server_tree(server.api_url)
     assert not any(t[4:5] == ("9.9",) for t in after if len(t) >= 6)  # nothing invented
-    paths = {t[8] for t in after if len(t) == 9}
-    assert not any(p.startswith("/moved/") for p in paths)  # the ignored PATCH stayed ignored
     assert len([t for t in after if len(t) == 9]) < len([t for t in before if len(t) == 9])
 
-    text = reconcile(server, "--max-delete", "1000", "-f", str(edited))
-    assert text.returncode == 3
-    assert "Refused by the server (create version)" in text.stdout
+    text = reconcile(server, "--dry-run", "--max-delete", "1000", "-f", str(edited))
+    assert text.returncode == 0
+    assert "Not applicable on this server" in text.stdout
+    assert "read-only through this server's API" in text.stdout
+    assert "not applicable on this server." in text.stdout  # in the summary line
+
+
+def test_without_capabilities_a_refused_kind_costs_one_write(sim, tmp_path):
+    """OPTIONS blocked (a proxy, an older server): the plan says so, and the first refusal
+    of a kind stops its writes for the run."""
+    server, edited = _read_only_server(
+        sim, tmp_path, "--fault-methods", "OPTIONS", "--fault-rate", "1", "--fault-seed", "1"
+    )
+    fast = {"RECONCILE_MAX_ATTEMPTS": "2", "RECONCILE_RETRY_BACKOFF": "0.01"}
+    before = sim_stats(server)
+    done = reconcile(server, "-o", "json", "--max-delete", "1000", "-f", str(edited), env=fast)
+    assert done.returncode == 3, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["capabilities"].startswith("not checked")
+    stats = sim_stats(server)
+    version_posts = stats["kinds"]["version"].get("POST", 0) - before["kinds"].get(
+        "version", {}
+    ).get("POST", 0)
+    assert 1 <= version_posts <= 3  # one create, its 500 retried at most twice
+    targets = stats["kinds"]["target"]
+    assert targets.get("PATCH", 0) == 0, targets  # refused at its first create: none started
+    assert 1 <= targets.get("POST", 0) <= 2, targets  # that create, retried once (attempts 2)
+    statuses = _statuses(result)
+    assert statuses[("package", "update")] == {"done"}
+    assert statuses[("version", "create")] == {"failed"}
+    refused = result["result"]["refused"]
+    assert "HTTP 500" in refused["write version"] and "read-only" in refused["write version"]
 
 
 def test_non_staff_token_writes_nothing_and_exits_1(sim):

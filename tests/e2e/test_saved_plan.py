@@ -66,7 +66,12 @@ def test_an_unchanged_plan_is_applied_exactly_then_nothing_is_left(sim, tmp_path
     desired, saved = edited(tmp_path), tmp_path / "plan.json"
     shown = save_plan(server, desired, saved, "-o", "json")
     reviewed = json.loads(shown.stdout)["summary"]
-    assert reviewed == {"create": 6, "update": 1, "delete": 1}  # New: package, version, 4 targets
+    assert reviewed == {
+        "create": 6,
+        "update": 1,
+        "delete": 1,
+        "not_applicable": 0,
+    }  # New: package, version, 4 targets
     document = json.loads(saved.read_text())
     assert document["files"] == [
         {"path": str(desired), "sha256": hashlib.sha256(desired.read_bytes()).hexdigest()}
@@ -84,7 +89,7 @@ def test_an_unchanged_plan_is_applied_exactly_then_nothing_is_left(sim, tmp_path
     assert "<details><summary>GROMACS: +0 ~1 -0</summary>" in done.stdout
     assert "apply: 8 changes to make" in done.stderr and "8/8 changes (100%)" in done.stderr
     left = plan_json(server, desired)  # exactly the saved plan was applied, not a fresh one
-    assert left["summary"] == {"create": 0, "update": 1, "delete": 0}
+    assert left["summary"] == {"create": 0, "update": 1, "delete": 0, "not_applicable": 0}
     assert left["changes"][0]["key"]["package"] == "Python"
     assert CANARY not in done.stdout + done.stderr
 

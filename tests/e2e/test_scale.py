@@ -110,7 +110,7 @@ def test_no_op_costs_one_catalog_page_and_the_package_pages(sim, wide_db, tmp_pa
     server = sim(db=copy_of(db, tmp_path))
     reset_stats(server)
     out = plan(server, desired)
-    assert out["summary"] == {"create": 0, "update": 0, "delete": 0}
+    assert out["summary"] == {"create": 0, "update": 0, "delete": 0, "not_applicable": 0}
     expected = 1 + sum(math.ceil(n / PAGE_SIZE) for n in SIZES.values())
     assert expected == 5
     stats = sim_stats(server)
@@ -156,6 +156,7 @@ def test_concurrent_pages_hold_exactly_what_sequential_pages_hold(sim, wide_db, 
         "create": 1 + 1 + len(ARCHITECTURES),
         "update": len(updated),
         "delete": len(deleted),
+        "not_applicable": 0,
     }
 
 
@@ -209,7 +210,12 @@ def test_a_listing_that_changes_meanwhile_is_complete_and_right_or_marked_and_de
         worker.join()
     assert result[0] >= 20  # the server really changed during the listings
     after = plan(server, desired)  # and once it is quiet, a full, exact read
-    assert after["complete"] and after["summary"] == {"create": 0, "update": 0, "delete": 0}
+    assert after["complete"] and after["summary"] == {
+        "create": 0,
+        "update": 0,
+        "delete": 0,
+        "not_applicable": 0,
+    }
 
 
 def test_apply_with_concurrency_ends_like_apply_one_at_a_time(sim, tmp_path):
@@ -273,7 +279,9 @@ def test_no_embed_server_gives_the_same_plan_and_says_how_it_was_read(sim, tmp_p
     assert "read via per-kind listings" in texts[("--no-embed",)]
     assert "read via embedded" in texts[()]
     # one catalog page and one package page; without embedding, also one version page and
-    # one target listing per live version
+    # one target listing per live version; then, as the plan writes packages, versions and
+    # targets, an OPTIONS of each and GET /api/version/ (the server's capabilities)
     versions = sum(len(p["versions"]) for p in deep(new=False)["catalogs"][0]["packages"])
-    assert embedded["http"]["requests"] == 2
-    assert flat["http"]["requests"] == 3 + versions
+    capabilities = 3 + 1
+    assert embedded["http"]["requests"] == 2 + capabilities
+    assert flat["http"]["requests"] == 3 + versions + capabilities

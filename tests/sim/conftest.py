@@ -1,4 +1,4 @@
-"""waldur-sim processes shared by the contract tests (one per dialect, started once)."""
+"""waldur-sim processes shared by the contract tests (one per profile, started once)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def current_api() -> Iterator[Api]:
         client = Api(process)
         yield client
         client.close()
+
+
+@pytest.fixture(scope="session")
+def recorded_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+    """The profile of the upstream server the samples were recorded from (`--dialect current
+    --read-only-kinds version,target`), serving a catalog → package → version → target tree
+    written beforehand by a writable server (upstream fills versions with its own loaders)."""
+    db = tmp_path_factory.mktemp("recorded") / "sim.sqlite3"
+    with SimProcess("--dialect", "current", db=db) as writer:
+        api = Api(writer)
+        version = api.version(api.package(api.catalog()), version="2024.1")
+        api.create("target", version=version["url"], target_name="x86_64")
+        api.close()
+    with SimProcess("--dialect", "current", "--read-only-kinds", "version,target", db=db) as sim:
+        yield sim

@@ -71,7 +71,7 @@ def test_catalog_create_answers_201_with_location_and_defaults(api: Api) -> None
         "name": name,
         "version": "2023.06",
         "catalog_type": "binary_runtime",
-        "catalog_type_display": "Binary runtime",
+        "catalog_type_display": "Binary Runtime (EESSI)",
         "source_url": "",
         "description": "",
         "metadata": {},
@@ -94,7 +94,7 @@ def test_every_writable_catalog_field_is_stored(api: Api) -> None:
     }
     created = api.create("catalog", **fields)
     assert {key: created[key] for key in fields} == fields
-    assert created["catalog_type_display"] == "Source package"
+    assert created["catalog_type_display"] == "Source Package (Spack)"
     assert api.get(created["url"]) == created
 
 
@@ -365,6 +365,6 @@ def test_a_missing_trailing_slash_is_redirected(api: Api) -> None:
 
 
 def test_options_describes_the_view(api: Api) -> None:
-    response = api.request("OPTIONS", api.collection("package"), None)
+    response = api.request("OPTIONS", api.collection("package"), "user")  # see test_options.py
     assert response.status_code == 200
     assert response.json()["name"] == "Software Package List"

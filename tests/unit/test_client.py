@@ -5,11 +5,12 @@
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from reconciler.core.errors import ApiError, AuthError, ConfigError, OutcomeUnknown
 from reconciler.core.model import Kind
-from reconciler.remote.client import ClientConfig, WaldurClient, retry_after_seconds
+from reconciler.core.secret import Secret
+from reconciler.remote.client import ClientConfig, WaldurClient
+from reconciler.remote.responses import retry_after_seconds
 
 TOKEN = "canary-token-0123456789abcdef"
 
@@ -23,7 +24,7 @@ def client_for(handler, **kw) -> tuple[WaldurClient, list[httpx.Request]]:
 
     config = ClientConfig(
         api_url="http://127.0.0.1:9/api/",
-        token=SecretStr(TOKEN),
+        token=Secret(TOKEN),
         backoff_seconds=0.001,
         max_retry_seconds=5,
         **kw,
@@ -99,6 +100,32 @@ def test_redirects_are_not_followed():
     )
     with pytest.raises(ApiError, match="not followed"):
         client.get_json(client.collection_url(Kind.CATALOG))
+    assert len(seen) == 1
+
+
+def test_a_rejected_token_is_said_plainly_never_as_a_python_repr():
+    client, _ = client_for(lambda r, n: httpx.Response(401, json={"detail": "Invalid token."}))
+    with pytest.raises(AuthError) as info:
+        client.me()
+    assert str(info.value) == (
+        "the server rejected the token (HTTP 401: Invalid token.); "
+        "check WALDUR_API_TOKEN or --token-file"
+    )
+
+
+def test_error_bodies_show_as_json_not_as_python():
+    body = {"name": ["This field may not be blank."]}
+    client, _ = client_for(lambda r, n: httpx.Response(400, json=body))
+    with pytest.raises(ApiError) as info:
+        client.create(Kind.CATALOG, {"name": ""})
+    assert '{"name": ["This field may not be blank."]}' in str(info.value)
+    assert "{'name'" not in str(info.value)
+
+
+def test_a_500_to_a_write_of_a_refused_kind_is_not_retried():
+    client, seen = client_for(lambda r, n: httpx.Response(500, text="<html>boom</html>"))
+    with pytest.raises(ApiError):
+        client.create(Kind.VERSION, {"version": "1"}, give_up_500=lambda: True)
     assert len(seen) == 1
 
 

@@ -57,7 +57,7 @@ def test_create_from_empty_orders_top_down_and_carries_key_fields():
         "cpu_microarchitecture": "amd/zen3",
         "path": "/p",
     }
-    assert plan.summary() == {"create": 4, "update": 0, "delete": 0}
+    assert plan.summary() == {"create": 4, "update": 0, "delete": 0, "not_applicable": 0}
 
 
 def test_create_under_live_parent_knows_the_parent_url():
@@ -194,5 +194,28 @@ def test_plan_is_linear_for_many_targets():
         *(live(t, path="/p") for t in targets[:-10]),
     )
     plan = make_plan(want, have)
-    assert plan.summary() == {"create": 10, "update": 0, "delete": 0}
+    assert plan.summary() == {"create": 10, "update": 0, "delete": 0, "not_applicable": 0}
     assert {c.key for c in plan.changes} == set(targets[-10:])
+
+
+def test_a_catalog_with_a_loaders_hand_is_warned_about():
+    """Waldur's loaders pick catalogs by name and type whatever auto_update_enabled says."""
+    have = observed(live(CAT))
+    have.loader_signs[CAT] = "last_successful_update 2026-11-30T02:00:00Z"
+    plan = make_plan(desired(Record(CAT)), have)
+    (note,) = plan.notes
+    assert note.startswith("warning: catalog EESSI 2023.06 shows the hand of a Waldur loader")
+    assert "last_successful_update 2026-11-30T02:00:00Z" in note
+    assert "whatever auto_update_enabled says" in note
+    assert make_plan(desired(Record(CAT)), observed(live(CAT))).notes == ()
+
+
+def test_loader_signs_are_read_from_the_catalogs_own_fields():
+    from reconciler.remote.observe import loader_sign
+
+    assert loader_sign({"last_update_attempt": None, "last_successful_update": None}) == ""
+    assert loader_sign({"auto_update_enabled": False, "last_update_attempt": None}) == ""
+    assert loader_sign({"last_update_attempt": "2026-11-30T02:00:00Z"}).startswith(
+        "last_update_attempt"
+    )
+    assert loader_sign({"auto_update_enabled": True}) == "auto_update_enabled true"
