@@ -143,8 +143,9 @@ def guard_and_apply(
     except GuardRefused as refusal:
         outcome.refusal = refusal
         return outcome
-    if write and not plan.empty:  # (not-applicable changes only: nothing sent, exit 3)
-        require_staff(client)
+    if write and not plan.empty:  # (not-applicable changes only: nothing is sent, exit 3)
+        if plan.actionable:
+            require_staff(client)
         if hooks.on_start is not None:  # e.g. a progress bar, which needs the total first
             hooks.on_start(plan)
         outcome.result = apply_plan(

@@ -159,3 +159,21 @@ def test_dry_run_daemon_reports_drift_and_never_writes(sim, daemons, tmp_path):
     assert d.metric("reconcile_runs_total", result="success") >= 2
     sync = httpx.post(d.url + "sync", timeout=5)
     assert sync.status_code in (202, 409)
+
+
+def test_changes_a_read_only_server_will_not_take_are_a_steady_state_not_an_error(sim, daemons):
+    """On current upstream (versions and targets read-only) the daemon applies what it can,
+    counts the rest as drift, and stays ready: no failure counted, no backoff, no write of a
+    version or a target."""
+    server = sim("--dialect", "current", "--read-only-kinds", "version,target")
+    d = daemons(server.api_url, server.staff_token, [EXAMPLE], "--interval", "1s")
+    d.wait_runs(2)
+    assert d.metric("reconcile_runs_total", result="not_applicable") >= 2
+    assert d.metric("reconcile_runs_total", result="failure") == 0
+    assert d.get("readyz").json() == {"ready": True, "reason": "ok"}
+    assert d.metric("reconcile_drift_objects", kind="version") == 12
+    assert d.metric("reconcile_drift_objects", kind="target") == 44
+    assert d.metric("reconcile_drift_objects", kind="package") == 0  # applied
+    stats = httpx.get(server.base_url + "/api/_sim/stats/", timeout=5).json()
+    for kind in ("version", "target"):
+        assert not {"POST", "PUT", "PATCH"} & set(stats["kinds"].get(kind, {})), stats["kinds"]
