@@ -9,9 +9,10 @@ serializers run on a write:
   or a dotted domain name with a top-level domain; an optional port; then path, query and
   fragment without white space). The length limit (200) is the schema's.
 - Text goes into PostgreSQL, which refuses NUL in text and JSON, and DRF refuses lone
-  surrogates. We refuse every C0 control character and DEL besides, since none of them means
-  anything in a name or a path and all of them garble a terminal or a log: `bad_character`
-  finds the first one (tab and newline are allowed where a text may span lines).
+  surrogates. We refuse every C0 and C1 control character and DEL besides (as the file
+  reader refuses them raw), since none of them means anything in a name or a path and all of
+  them garble a terminal or a log: `bad_character` finds the first one (tab and newline are
+  allowed where a text may span lines).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def bad_character(value: str, *, multiline: bool = False) -> str | None:
     that has no business in a value: C0 controls, DEL, lone surrogates; or None."""
     for index, char in enumerate(value):
         code = ord(char)
-        if (code < 0x20 or code == 0x7F) and not (multiline and char in _MULTILINE_OK):
+        control = code < 0x20 or 0x7F <= code <= 0x9F  # C0, DEL and C1
+        if control and not (multiline and char in _MULTILINE_OK):
             name = unicodedata.name(char, "") or _CONTROL_NAMES.get(code, "control character")
             where = "" if multiline else " (only descriptions may span lines)"
             hint = where if char in _MULTILINE_OK else ""

@@ -211,8 +211,10 @@ class ObservedState:
 
 
 def split_architecture(text: str) -> tuple[str, str]:
-    """`x86_64/amd/zen3` → (`x86_64`, `amd/zen3`): split at the first slash."""
+    """`x86_64/amd/zen3` → (`x86_64`, `amd/zen3`): split at the first slash. Each half is
+    stripped of surrounding white space, as the server strips each field it stores."""
     family, sep, micro = text.partition("/")
+    family, micro = family.strip(), micro.strip()
     if not sep or not family or not micro or micro.startswith("/") or micro.endswith("/"):
         raise ValueError(
             f"architecture {text!r} is not 'family/microarchitecture' (e.g. x86_64/amd/zen3)"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
+import math
 import re
 import string
 from typing import Annotated, Any, Literal
@@ -80,8 +82,25 @@ def _check_url(text: str) -> str:
     return text
 
 
+MAX_METADATA = 512 * 1024  # bytes of JSON: a write's whole body must stay under ~1 MiB
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json(value)
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_METADATA:
+        raise ValueError(
+            f"metadata is {size:,} bytes as JSON; at most {MAX_METADATA:,} (servers refuse "
+            "request bodies over about 1 MiB)"
+        )
+    return value
+
+
 def _check_json(value: Any) -> Any:
-    """Every key and text in a JSON value is free of control characters but tab/newline."""
+    """Every key and text in a JSON value is free of control characters but tab/newline,
+    and every number is one JSON can carry (no .inf or .nan)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a JSON number; write a finite number or a string")
     if isinstance(value, str):
         _lines(value)
     elif isinstance(value, list):
@@ -309,7 +328,7 @@ class CatalogSpec(Spec):
     )
     description: Text | None = Field(default=None, description="Description (null: empty)")
     source_url: Url | None = Field(default=None, description="Source URL (null: empty)")
-    metadata: Annotated[dict[str, JsonValue], AfterValidator(_check_json)] = _optional(
+    metadata: Annotated[dict[str, JsonValue], AfterValidator(_check_metadata)] = _optional(
         "Free-form JSON object"
     )
     auto_update_enabled: bool = _optional(

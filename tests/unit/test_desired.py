@@ -445,3 +445,28 @@ def test_the_full_eessi_catalog_loads(tmp_path: Path, explicit: bool) -> None:
     state = load_desired([path])
     counts = [len(kinds(state, kind)) for kind in Kind]
     assert counts == [1, 654, 1200, 16751]
+
+
+def test_white_space_around_the_slash_of_an_architecture_is_stripped_as_the_server_does(
+    tmp_path: Path,
+) -> None:
+    """The server strips each field it stores; a key that kept "x86_64 " would never match
+    what it holds (found by the property tests: create, delete, create … forever)."""
+    text = catalog(
+        """\
+        packages:
+          - name: A
+            versions:
+              - version: "1"
+                targets:
+                  - architecture: "x86_64 / amd/zen3"
+        """
+    )
+    (target,) = kinds(load(tmp_path, text), Kind.TARGET)
+    assert target.parts[6:] == ("x86_64", "amd/zen3")
+
+
+def test_metadata_too_large_for_a_request_is_refused(tmp_path: Path) -> None:
+    blob = "a" * (600 * 1024)
+    (problem,) = error_of(tmp_path, catalog(f'metadata: {{blob: "{blob}"}}\n'))
+    assert "metadata is 614,412 bytes as JSON; at most 524,288" in problem
