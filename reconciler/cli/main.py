@@ -220,9 +220,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.ERROR)
 
 
+def entry() -> None:
+    """The `reconcile` console script: `main`, then exit without tearing the heap down.
+
+    A no-op plan of a large catalog holds a few hundred thousand objects at its end; freeing
+    them one by one at interpreter exit costs ~0.2 s for nothing. Everything that matters is
+    done by then (output flushed here, files closed by their `with` blocks, the lock released
+    by the kernel with the file descriptor), so the process leaves with `os._exit`.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _env_log_level() -> str:
     return os.environ.get("RECONCILE_LOG_LEVEL", "warning")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler.core.memory import bulk
 from reconciler.core.model import DesiredState, Key, Kind, Record
 from reconciler.desired.files import expand
 
@@ -74,13 +75,14 @@ def load_cached(paths: Sequence[Path]) -> DesiredState:
     if key is not None and key in _MEMO:
         return _MEMO[key]  # a long-running process (the daemon): not even unpickled again
     entry = cache_dir() / f"{key}.pickle" if key else None
-    state = _read(entry) if entry else None
-    if state is None:
-        from reconciler.desired.loader import load_desired
+    with bulk():
+        state = _read(entry) if entry else None
+        if state is None:
+            from reconciler.desired.loader import load_desired
 
-        state = load_desired(paths)
-        if entry is not None:
-            _write(entry, state)
+            state = load_desired(paths)
+            if entry is not None:
+                _write(entry, state)
     if key is not None:
         _MEMO.clear()  # one state is all a process reuses
         _MEMO[key] = state

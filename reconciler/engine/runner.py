@@ -12,6 +12,7 @@ from pathlib import Path
 from reconciler.core import guards
 from reconciler.core.capabilities import field_problems, mark
 from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError
+from reconciler.core.memory import bulk
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.engine import locks
@@ -116,7 +117,8 @@ def reconcile_once(
         else nullcontext()
     )
     with lock:
-        plan = make_plan(desired, observe(client, desired, options.api_dialect))
+        with bulk():
+            plan = make_plan(desired, observe(client, desired, options.api_dialect))
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)
 
 
