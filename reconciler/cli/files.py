@@ -49,7 +49,8 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     desired = load_desired(args.files)  # always afresh: no cache (see desired.cache)
     kinds: dict[str, int] = {}
     for key in desired.records:
-        kinds[key.kind.label] = kinds.get(key.kind.label, 0) + 1
+        label = key.kind.label.replace("_", " ")
+        kinds[label] = kinds.get(label, 0) + 1
     counts = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items())
     out.write(f"Valid: {len(desired.sources)} file(s), {counts or 'nothing declared'}.\n")
     return ExitCode.OK

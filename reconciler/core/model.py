@@ -6,10 +6,15 @@ diffing, planning, rendering) works on them only, so it never sees wire formats 
 
 Natural keys (Waldur's uniqueness constraints):
 
-    catalog  (name, version, catalog_type)
-    package  catalog key + (name,)
-    version  package key + (version, module_version)
-    target   version key + (cpu_family, cpu_microarchitecture)
+    catalog        (name, version, catalog_type)
+    package        catalog key + (name,)
+    version        package key + (version, module_version)
+    target         version key + (cpu_family, cpu_microarchitecture)
+    offering_link  catalog key + (offering uuid,): which offering exposes the catalog
+
+An offering link is not part of the catalog's tree on the server (it lives on the offering),
+but it is declared under the catalog, goes with it when the catalog is deleted, and sorts
+after the tree so that a catalog exists before anything links it.
 """
 
 from __future__ import annotations
@@ -27,10 +32,16 @@ class Kind(IntEnum):
     PACKAGE = 1
     VERSION = 2
     TARGET = 3
+    OFFERING_LINK = 4
 
     @property
     def label(self) -> str:
         return self.name.lower()
+
+    @property
+    def in_tree(self) -> bool:
+        """Catalog, package, version or target (not an offering link)."""
+        return self is not Kind.OFFERING_LINK
 
     @property
     def parent(self) -> Kind | None:
@@ -43,7 +54,10 @@ class Kind(IntEnum):
 
 # Looked up for every record read or planned: a table, not an Enum call per use.
 _PARENT_KIND: dict[Kind, Kind | None] = {k: Kind(k - 1) if k else None for k in Kind}
+_PARENT_KIND[Kind.OFFERING_LINK] = Kind.CATALOG
 _CHILD_KIND: dict[Kind, Kind | None] = {k: Kind(k + 1) if k < Kind.TARGET else None for k in Kind}
+#: The kinds of the catalog tree, parent first (links are not part of it).
+TREE: tuple[Kind, ...] = (Kind.CATALOG, Kind.PACKAGE, Kind.VERSION, Kind.TARGET)
 
 
 #: Fields of each kind that form its natural key, in key order (own part only).
@@ -52,6 +66,7 @@ KEY_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.PACKAGE: ("name",),
     Kind.VERSION: ("version", "module_version"),
     Kind.TARGET: ("cpu_family", "cpu_microarchitecture"),
+    Kind.OFFERING_LINK: ("offering",),
 }
 
 #: Writable, non-key fields the reconciler can manage, per kind (reconciler's names).
@@ -60,6 +75,7 @@ VALUE_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.PACKAGE: ("description", "homepage", "is_extension"),
     Kind.VERSION: ("release_date",),
     Kind.TARGET: ("path",),
+    Kind.OFFERING_LINK: ("enabled_cpu_family", "enabled_cpu_microarchitectures"),
 }
 
 #: Length of a full key tuple per kind.
@@ -68,6 +84,7 @@ KEY_LENGTH: dict[Kind, int] = {
     Kind.PACKAGE: 4,
     Kind.VERSION: 6,
     Kind.TARGET: 8,
+    Kind.OFFERING_LINK: 4,
 }
 
 DEFAULT_CATALOG_TYPE = "binary_runtime"
@@ -98,6 +115,10 @@ class Key:
         """This kind's own key fields as a mapping (e.g. {"name": "GROMACS"} for a package)."""
         start = 0 if self.kind.parent is None else KEY_LENGTH[self.kind.parent]
         return dict(zip(KEY_FIELDS[self.kind], self.parts[start:], strict=True))
+
+    def link(self, offering_uuid: str) -> Key:
+        """The key of this catalog's link to an offering."""
+        return Key(Kind.OFFERING_LINK, (*self.parts[:3], offering_uuid))
 
     def child(self, *own: str) -> Key:
         kind = self.kind.child
@@ -131,6 +152,8 @@ def format_key(key: Key) -> str:
     The catalog type is shown only when it is not the default (`binary_runtime`)."""
     p = key.parts
     text = f"{p[0]} {p[1]}" + ("" if p[2] == DEFAULT_CATALOG_TYPE else f" [{p[2]}]")
+    if key.kind is Kind.OFFERING_LINK:
+        return f"{text} → offering {p[3]}"
     if key.kind >= Kind.PACKAGE:
         text += f" / {p[3]}"
     if key.kind >= Kind.VERSION:
@@ -169,6 +192,7 @@ class CatalogPolicy:
     absent: bool = False
     allow_empty: bool = False
     ignore_fields: frozenset[str] = frozenset()
+    offerings: bool = False  # the file lists the offerings that link it (links are managed)
 
 
 @dataclass(slots=True)
@@ -208,6 +232,8 @@ class ObservedState:
     catalog_sizes: dict[Key, int] = field(default_factory=dict)
     #: declared catalogs that show a Waldur loader's hand → what shows it
     loader_signs: dict[Key, str] = field(default_factory=dict)
+    #: offering uuid → name, for the offerings the links name (for people to read)
+    offering_names: dict[str, str] = field(default_factory=dict)
 
 
 def split_architecture(text: str) -> tuple[str, str]:
@@ -234,5 +260,16 @@ KEY_NAMES = (
 )
 
 
+#: The names of a link's key parts (it shares only the catalog's with the tree).
+LINK_KEY_NAMES = ("catalog", "catalog_version", "catalog_type", "offering")
+
+
+def key_names(kind: Kind) -> tuple[str, ...]:
+    """The names of `kind`'s key parts in JSON (plans, saved plans)."""
+    if kind is Kind.OFFERING_LINK:
+        return LINK_KEY_NAMES
+    return KEY_NAMES[: KEY_LENGTH[kind]]
+
+
 def key_json(key: Key) -> dict[str, str]:
-    return dict(zip(KEY_NAMES[: KEY_LENGTH[key.kind]], key.parts, strict=True))
+    return dict(zip(key_names(key.kind), key.parts, strict=True))

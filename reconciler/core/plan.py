@@ -29,6 +29,7 @@ from reconciler.core.model import (
     Kind,
     ObservedState,
     Record,
+    format_key,
 )
 
 URL_FIELDS = frozenset({"homepage", "source_url"})
@@ -36,6 +37,8 @@ NULLABLE_TEXT = frozenset({"description", "homepage", "source_url", "path", "rel
 #: Length of the parent's key parts, per kind: the loops below look parents and catalogs up by
 #: slices of `Key.parts` (plain tuples) instead of building a `Key` per record.
 _PARENT_LENGTH = {kind: KEY_LENGTH[kind.parent] for kind in Kind if kind.parent is not None}
+#: List fields whose order means nothing (compared as sets).
+UNORDERED = frozenset({"enabled_cpu_family", "enabled_cpu_microarchitectures"})
 
 
 class Action(StrEnum):
@@ -83,6 +86,8 @@ class Plan:
     live_counts: Mapping[Key, int] = field(default_factory=dict)
     #: "" (not needed: nothing to create or update), "checked", or "not checked: WHY"
     capabilities: str = ""
+    #: offering uuid → name, for showing links
+    offering_names: Mapping[str, str] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
         """Changes of `action` that will be sent (not-applicable ones are counted apart)."""
@@ -114,6 +119,8 @@ def normalise(name: str, value: Any) -> Any:
             value = value.rstrip("/")
     if value is None and name in NULLABLE_TEXT:
         return ""
+    if name in UNORDERED:
+        return sorted({str(item) for item in value or ()})
     return value
 
 
@@ -205,6 +212,7 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
     deletes.sort(key=lambda c: (-c.kind, c.key.parts))
     for key, sign in sorted(observed.loader_signs.items()):
         notes.append(loader_warning(key, sign))
+    notes.extend(link_warnings(desired, observed.offering_names))
     if observed.duplicates:
         notes.append(
             "the server holds objects twice under one natural key (left alone): "
@@ -219,7 +227,41 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
         notes=tuple(notes),
         read_path=observed.read_path,
         live_counts=live_counts(observed),
+        offering_names=observed.offering_names,
     )
+
+
+def link_warnings(desired: DesiredState, names: Mapping[str, str]) -> list[str]:
+    """A link that offers a family or microarchitecture none of the catalog's declared
+    targets has promises users builds that do not exist (the server stores anything).
+    Catalogs that declare no targets (filled by Waldur's loaders) are not judged."""
+    families: dict[tuple[str, ...], set[str]] = {}
+    micros: dict[tuple[str, ...], set[str]] = {}
+    for key in desired.records:
+        if key.kind is Kind.TARGET:
+            families.setdefault(key.parts[:3], set()).add(key.parts[6])
+            micros.setdefault(key.parts[:3], set()).add(key.parts[7])
+    notes = []
+    for key, record in desired.records.items():
+        catalog = key.parts[:3]
+        if key.kind is not Kind.OFFERING_LINK or catalog not in families:
+            continue
+        missing = [
+            f for f in record.fields.get("enabled_cpu_family", []) if f not in families[catalog]
+        ]
+        missing += [
+            m
+            for m in record.fields.get("enabled_cpu_microarchitectures", [])
+            if m not in micros[catalog]
+        ]
+        if missing:
+            offering = names.get(key.parts[3], key.parts[3])
+            notes.append(
+                f"warning: the link of {format_key(key.catalog)} to {offering} offers "
+                f"{', '.join(missing)}, which none of the catalog's declared targets has "
+                f"({record.source})"
+            )
+    return notes
 
 
 def loader_warning(key: Key, sign: str) -> str:

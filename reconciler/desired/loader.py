@@ -161,13 +161,24 @@ class _Builder:
         if not self._claim(doc, path, key, fields):
             return
         self.state.policies[key] = CatalogPolicy(
-            prune=spec.prune, absent=absent, allow_empty=spec.allow_empty, ignore_fields=ignore
+            prune=spec.prune,
+            absent=absent,
+            allow_empty=spec.allow_empty,
+            ignore_fields=ignore,
+            offerings=spec.offerings is not None,
         )
         if absent:
-            if spec.packages:
-                message = "a catalog with state: absent is deleted whole; list no packages"
-                self.problems.append(doc.problem((*path, "packages"), message))
+            for name in ("packages", "offerings"):
+                if getattr(spec, name):
+                    message = f"a catalog with state: absent is deleted whole; list no {name}"
+                    self.problems.append(doc.problem((*path, name), message))
             return
+        for index, link in enumerate(spec.offerings or ()):
+            fields = {
+                "enabled_cpu_family": list(link.enabled_cpu_family),
+                "enabled_cpu_microarchitectures": list(link.enabled_cpu_microarchitectures),
+            }
+            self._claim(doc, (*path, "offerings", index), key.link(link.offering), fields)
         defaults = spec.target_defaults
         scope = _Scope(
             ignore=ignore,

@@ -317,6 +317,24 @@ class TargetDefaults(Spec):
     )
 
 
+class OfferingLinkSpec(Spec):
+    """An offering (an HPC cluster in the marketplace) that exposes the catalog, for the CPU
+    families and microarchitectures it runs."""
+
+    model_config = ConfigDict(title="Offering link")
+    offering: _line(1, 255) = Field(  # type: ignore[valid-type]
+        description="The offering's exact name, or its uuid (hex, hyphens optional)"
+    )
+    enabled_cpu_family: list[_line(1, MAX_FAMILY)] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="CPU families, e.g. [x86_64, aarch64] (order does not matter)",
+    )
+    enabled_cpu_microarchitectures: list[_line(1, 100)] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="Microarchitectures, e.g. [generic, amd/zen3] (order does not matter)",
+    )
+
+
 class CatalogSpec(Spec):
     """A software catalog, identified by (name, version, catalog_type)."""
 
@@ -345,6 +363,10 @@ class CatalogSpec(Spec):
     )
     ignore_fields: list[Ignorable] = Field(default_factory=list, description=IGNORE_HELP)
     target_defaults: TargetDefaults = _optional("Targets of every version that lists none")
+    offerings: list[OfferingLinkSpec] = _optional(
+        "The offerings that expose this catalog ([] means none). Left out: its links are not "
+        "managed"
+    )
     packages: list[PackageSpec] = Field(default_factory=list, description="The packages")
 
 
@@ -364,7 +386,11 @@ class FileShape(Spec):
 #: The model of each nested list or mapping field, for naming the allowed keys.
 CHILD_MODELS: dict[type[Spec], dict[str, type[Spec]]] = {
     FileShape: {"catalogs": CatalogSpec},
-    CatalogSpec: {"packages": PackageSpec, "target_defaults": TargetDefaults},
+    CatalogSpec: {
+        "packages": PackageSpec,
+        "target_defaults": TargetDefaults,
+        "offerings": OfferingLinkSpec,
+    },
     PackageSpec: {"versions": VersionSpec},
     VersionSpec: {"targets": TargetSpec},
 }

@@ -21,12 +21,14 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.core import dialect as dialects
-from reconciler.core.errors import ApiError, ExitCode, OutcomeUnknown
+from reconciler.core.errors import ApiError, ExitCode, NotFound, OutcomeUnknown
 from reconciler.core.log import get_logger
 from reconciler.core.model import Key, Kind
 from reconciler.core.plan import Action, Change, Plan, same
+from reconciler.core.urls import uuid_of
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.lookup import find
+from reconciler.remote.offerings import LINK_FIELDS, action_url, offerings_url
 
 log = get_logger("reconciler.apply")
 
@@ -207,6 +209,8 @@ class Applier:
         return ChangeResult(change, Status.DONE, message)
 
     def _send(self, change: Change, give_up: Callable[[], bool]) -> str:
+        if change.kind is Kind.OFFERING_LINK:
+            return self._link(change)
         if change.action is Action.CREATE:
             return self._create(change, give_up)
         if change.action is Action.UPDATE:
@@ -278,6 +282,62 @@ class Applier:
             raise self._refusal(change, exc) from None
         self._check_stored(change, answer, wanted)
         return ""
+
+    def _link(self, change: Change) -> str:
+        """add_software_catalog / update_software_catalog / remove_software_catalog, always
+        through the offering the link belongs to (the key's offering; for updates and
+        deletes the offering it was read from)."""
+        offering = change.key.parts[3]
+        wanted = {
+            name: list(value) for name, value in (change.after or {}).items() if name in LINK_FIELDS
+        }
+        try:
+            if change.action is Action.CREATE:
+                catalog_url = self._parent_url(change)
+                if not catalog_url:
+                    raise ApiError("no url known for its catalog")
+                body = {"catalog": uuid_of(catalog_url), **wanted}
+                return self._add_link(change, offering, body)
+            assert change.uuid
+            if change.action is Action.UPDATE:
+                fields = {f.name: list(f.new) for f in change.fields}
+                body = {"offering_catalog_uuid": change.uuid, **fields}
+                url = action_url(self.client, offering, "update_software_catalog")
+                answer = self.client.request("PATCH", url, json=body).json()
+                self._check_stored(change, answer, fields)
+                return ""
+            url = action_url(self.client, offering, "remove_software_catalog")
+            try:
+                self.client.request(
+                    "POST", url, json={"offering_catalog_uuid": change.uuid}, expect=(204,)
+                )
+            except NotFound:
+                return "it was gone already"
+            return ""
+        except ApiError as exc:
+            raise self._refusal(change, exc) from None
+
+    def _add_link(self, change: Change, offering: str, body: Mapping[str, Any]) -> str:
+        url = action_url(self.client, offering, "add_software_catalog")
+        try:
+            self.client.request("POST", url, json=dict(body), expect=(201,))
+        except OutcomeUnknown:
+            if not self._link_exists(offering, str(body["catalog"])):
+                self.client.request("POST", url, json=dict(body), expect=(201,))
+                return "sent again after an unanswered add"
+            return "adopted after an unanswered add"
+        except ApiError as exc:
+            if _is_duplicate(exc) and self._link_exists(offering, str(body["catalog"])):
+                return "adopted: the offering links the catalog already"
+            raise
+        return ""
+
+    def _link_exists(self, offering: str, catalog_uuid: str) -> bool:
+        detail = self.client.get_json(
+            f"{offerings_url(self.client)}{offering}/", {"field": ["uuid", "software_catalogs"]}
+        )
+        links = detail.get("software_catalogs") or [] if isinstance(detail, dict) else []
+        return any(str((link.get("catalog") or {}).get("uuid")) == catalog_uuid for link in links)
 
     def _learn_dialect(self, change: Change, answer: Mapping[str, Any]) -> None:
         if change.kind is Kind.TARGET and self.dialect == dialects.UNDETERMINED:

@@ -20,6 +20,7 @@ from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
 from reconciler.remote.capabilities import read_capabilities
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
+from reconciler.remote.offerings import link_state
 
 
 @dataclass
@@ -89,7 +90,7 @@ def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Pla
     """`plan` with what the server will not take marked (OPTIONS, read only when there is
     something to create or update); a value that breaks the server's own limits is an
     `InputError` naming the file and line, before anything is written."""
-    writes = {c.kind for c in plan.changes if c.action is not Action.DELETE}
+    writes = {c.kind for c in plan.changes if c.action is not Action.DELETE and c.kind.in_tree}
     if not writes:
         return plan
     capabilities = read_capabilities(client, writes)
@@ -118,7 +119,9 @@ def reconcile_once(
     )
     with lock:
         with bulk():
-            plan = make_plan(desired, observe(client, desired, options.api_dialect))
+            observed = observe(client, desired, options.api_dialect)
+            desired, observed = link_state(client, desired, observed)
+            plan = make_plan(desired, observed)
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)
 
 
@@ -146,8 +149,8 @@ def guard_and_apply(
         outcome.refusal = refusal
         return outcome
     if write and not plan.empty:  # (not-applicable changes only: nothing is sent, exit 3)
-        if plan.actionable:
-            require_staff(client)
+        if any(c.applicable and c.kind.in_tree for c in plan.changes):
+            require_staff(client)  # links: the resolution showed the offerings to this token
         if hooks.on_start is not None:  # e.g. a progress bar, which needs the total first
             hooks.on_start(plan)
         outcome.result = apply_plan(

@@ -28,6 +28,7 @@ from reconciler.engine.runner import NO_HOOKS, Hooks, Outcome, RunOptions, guard
 from reconciler.engine.savedplan import SavedChange, SavedPlan, file_digest, plain
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
+from reconciler.remote.offerings import link_state
 
 SHOW = 50
 
@@ -173,6 +174,7 @@ def apply_saved(
         raise _refuse(saved, problems)
     with locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir):
         fresh = observe(client, desired, options.api_dialect)
+        desired, fresh = link_state(client, desired, fresh)
         problems = check_server(saved, fresh)
         if problems:
             raise _refuse(saved, problems)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.errors import ConfigError
-from reconciler.core.model import KEY_LENGTH, KEY_NAMES, DesiredState, Key, Kind, key_json
+from reconciler.core.model import DesiredState, Key, Kind, key_json, key_names
 from reconciler.core.plan import Action, Change, FieldChange, Plan
 from reconciler.core.urls import public_url, uuid_of
 
@@ -143,7 +143,7 @@ def read(path: Path) -> SavedPlan:
 
 
 def _key(kind: Kind, data: Mapping[str, Any]) -> Key:
-    return Key(kind, tuple(str(data[name]) for name in KEY_NAMES[: KEY_LENGTH[kind]]))
+    return Key(kind, tuple(str(data[name]) for name in key_names(kind)))
 
 
 def _saved_change(item: Mapping[str, Any]) -> SavedChange:

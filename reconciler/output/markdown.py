@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from reconciler.core.model import Key, Kind, format_key, version_label
 from reconciler.core.plan import Action, Change, Plan
@@ -34,7 +34,9 @@ LARGE = 200
 MAX_ROWS = 300
 MAX_NOT_DONE = 50
 _PLAIN = Paint(False)
-_DEPTH = {Kind.CATALOG: 1, Kind.PACKAGE: 1, Kind.VERSION: 3, Kind.TARGET: 5}
+_DEPTH = {Kind.CATALOG: 1, Kind.PACKAGE: 1, Kind.VERSION: 3, Kind.TARGET: 5, Kind.OFFERING_LINK: 1}
+#: The kinds shown in a catalog's own block (not under a package).
+_OWN = (Kind.CATALOG, Kind.OFFERING_LINK)
 
 
 def _cell(text: str) -> str:
@@ -46,15 +48,21 @@ def _counts(changes: Iterable[Change]) -> str:
     return " ".join(f"{SYMBOL[a]}{found[a]}" for a in Action)
 
 
-def _diff_lines(change: Change, status: ChangeResult | None) -> list[str]:
+def _diff_lines(
+    change: Change, status: ChangeResult | None, names: Mapping[str, str] | None = None
+) -> list[str]:
     """The change as text lines, with its symbol at column 0 (for diff colouring)."""
     depth = _DEPTH[change.kind]
-    head, *fields = change_lines(change, status, _PLAIN)
+    head, *fields = change_lines(change, status, _PLAIN, names)
     pad = " " * depth
     return [head[0] + pad + head[1:]] + [" " + pad + line for line in fields]
 
 
-def _diff_block(changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+def _diff_block(
+    changes: list[Change],
+    statuses: dict[int, ChangeResult],
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     lines = ["```diff"]
     version: tuple[str, ...] | None = None
     for change in changes:
@@ -63,7 +71,7 @@ def _diff_block(changes: list[Change], statuses: dict[int, ChangeResult]) -> lis
             label = version_label(change.key)
             lines.append(f"   version {label}")
         version = p[:6] if change.kind >= Kind.VERSION else None
-        found = _diff_lines(change, statuses.get(id(change)))
+        found = _diff_lines(change, statuses.get(id(change)), names)
         lines += [line.replace("```", "'''") for line in found]  # never end the block
     return [*lines, "```", ""]
 
@@ -99,14 +107,19 @@ def _summary_table(groups: dict[Key, list[Change]]) -> list[str]:
     return [*rows, ""]
 
 
-def _detailed(cat: Key, changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+def _detailed(
+    cat: Key,
+    changes: list[Change],
+    statuses: dict[int, ChangeResult],
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     body: list[str] = []
-    own = [c for c in changes if c.kind is Kind.CATALOG]
+    own = [c for c in changes if c.kind in _OWN]
     if own:
-        body += _diff_block(own, statuses)
+        body += _diff_block(own, statuses, names)
     packages: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
-        if change.kind is not Kind.CATALOG:
+        if change.kind not in _OWN:
             packages[change.key.parts[3]].append(change)
     for name, items in packages.items():
         body += _details(f"{_cell(name)}: {_counts(items)}", _diff_block(items, statuses))
@@ -127,7 +140,12 @@ def _table(title: str, head: str, rows: dict[str, Counter[str]], columns: list[s
     return [*out, ""]
 
 
-def _summarised(cat: Key, changes: list[Change], statuses: dict[int, ChangeResult]) -> list[str]:
+def _summarised(
+    cat: Key,
+    changes: list[Change],
+    statuses: dict[int, ChangeResult],
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     columns = [a.value for a in Action] + (["not done"] if statuses else [])
     packages: dict[str, Counter[str]] = defaultdict(Counter)
     architectures: dict[str, Counter[str]] = defaultdict(Counter)
@@ -136,14 +154,14 @@ def _summarised(cat: Key, changes: list[Change], statuses: dict[int, ChangeResul
         bump = [change.action.value] + (
             ["not done"] if status and status.status is not Status.DONE else []
         )
-        if change.kind is not Kind.CATALOG:
+        if change.kind not in _OWN:
             packages[change.key.parts[3]].update(bump)
         if change.kind is Kind.TARGET:
             architectures["/".join(change.key.parts[6:])].update(bump)
     body: list[str] = []
-    own = [c for c in changes if c.kind is Kind.CATALOG]
+    own = [c for c in changes if c.kind in _OWN]
     if own:
-        body += _diff_block(own, statuses)
+        body += _diff_block(own, statuses, names)
     body += _table(f"Per package ({len(packages)})", "package", packages, columns)
     if architectures:
         body += _table("Targets per architecture", "architecture", architectures, columns)
@@ -191,7 +209,7 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
             "",
         ]
     for cat, changes in groups.items():
-        out += (_summarised if large else _detailed)(cat, changes, statuses)
+        out += (_summarised if large else _detailed)(cat, changes, statuses, plan.offering_names)
     apart = not_applicable_lines(plan, _PLAIN)
     if apart:
         title, *rest = apart[1:]

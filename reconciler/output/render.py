@@ -50,8 +50,10 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _own_label(key: Key) -> str:
+def _own_label(key: Key, names: Mapping[str, str] | None = None) -> str:
     p = key.parts
+    if key.kind is Kind.OFFERING_LINK:
+        return f"{format_key(key.catalog)} → {(names or {}).get(p[3], p[3])}"
     if key.kind is Kind.CATALOG:
         return format_key(key)
     if key.kind is Kind.PACKAGE:
@@ -61,13 +63,28 @@ def _own_label(key: Key) -> str:
     return f"{p[6]}/{p[7]}"
 
 
-def change_lines(change: Change, status: ChangeResult | None, paint: Paint) -> list[str]:
+def kind_label(kind: Kind) -> str:
+    """How text and Markdown name a kind ("link" for an offering link)."""
+    return "link" if kind is Kind.OFFERING_LINK else kind.label
+
+
+def change_lines(
+    change: Change,
+    status: ChangeResult | None,
+    paint: Paint,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     colour = ACTION_COLOUR[change.action]
-    head = paint(f"{SYMBOL[change.action]} {change.kind.label} {_own_label(change.key)}", colour)
+    label = _own_label(change.key, names)
+    head = paint(f"{SYMBOL[change.action]} {kind_label(change.kind)} {label}", colour)
     if change.action is Action.CREATE and change.kind is Kind.TARGET and change.after:
         path = change.after.get("path")
         if path:
             head += f"  path={path}"
+    if change.action is Action.CREATE and change.kind is Kind.OFFERING_LINK and change.after:
+        families = ", ".join(change.after.get("enabled_cpu_family") or [])
+        micros = ", ".join(change.after.get("enabled_cpu_microarchitectures") or [])
+        head += f"  families=[{families}] microarchitectures=[{micros}]"
     if change.cascade:
         head += f"  (and {change.cascade} object{'s' if change.cascade != 1 else ''} below it)"
     if status is not None:
@@ -80,9 +97,15 @@ def change_lines(change: Change, status: ChangeResult | None, paint: Paint) -> l
     return lines
 
 
+_AFTER_THE_TREE = ("\U0010ffff",)
+
+
 def _render_order(change: Change) -> tuple[tuple[str, ...], ...]:
-    """Catalog, then package, then version with its targets right under it."""
+    """Catalog, then package, then version with its targets right under it; the catalog's
+    offering links after its tree."""
     p = change.key.parts
+    if change.kind is Kind.OFFERING_LINK:
+        return p[:3], _AFTER_THE_TREE, (), p[3:]
     return p[:3], p[3:4], p[4:6], p[6:]
 
 
@@ -106,6 +129,10 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
         if p[:3] != catalog:
             catalog, package, version = p[:3], None, None
             out += ["", paint(format_key(change.key.catalog), "bold")]
+        if change.kind is Kind.OFFERING_LINK:
+            lines = change_lines(change, statuses.get(id(change)), paint, plan.offering_names)
+            out += ["  " + line for line in lines]
+            continue
         if change.kind >= Kind.PACKAGE and p[:4] != package:
             package, version = p[:4], None
             out.append(f"  {p[3]}")
@@ -161,7 +188,7 @@ def not_applicable_lines(plan: Plan, paint: Paint) -> list[str]:
         )
         out.append(f"  {what}: {reason}")
         for change in changes[:NOT_APPLICABLE_EXAMPLES]:
-            example = f"    {SYMBOL[change.action]} {change.kind.label} {change.key}"
+            example = f"    {SYMBOL[change.action]} {kind_label(change.kind)} {change.key}"
             out.append(paint(example, "dim"))
         if len(changes) > NOT_APPLICABLE_EXAMPLES:
             more = len(changes) - NOT_APPLICABLE_EXAMPLES
@@ -190,7 +217,9 @@ def result_summary(result: ApplyResult) -> str:
     return text + "." + (" Interrupted." if result.interrupted else "")
 
 
-def change_json(change: Change, result: ChangeResult | None = None) -> dict[str, Any]:
+def change_json(
+    change: Change, result: ChangeResult | None = None, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "action": change.action.value,
         "kind": change.kind.label,
@@ -201,6 +230,8 @@ def change_json(change: Change, result: ChangeResult | None = None) -> dict[str,
     }
     if change.cascade:
         data["cascade"] = change.cascade
+    if change.kind is Kind.OFFERING_LINK and names is not None:
+        data["offering_name"] = names.get(change.key.parts[3], "")
     data["applicable"] = change.applicable
     if not change.applicable:
         data["reason"] = change.reason
@@ -224,7 +255,10 @@ def render_json(
         "complete": plan.complete,
         "capabilities": plan.capabilities or "not needed",
         "notes": list(plan.notes),
-        "changes": [change_json(c, r) for c, r in zip(plan.changes, results, strict=True)],
+        "changes": [
+            change_json(c, r, plan.offering_names)
+            for c, r in zip(plan.changes, results, strict=True)
+        ],
     }
     if result is not None:
         doc["result"] = {

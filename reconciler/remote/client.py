@@ -330,13 +330,15 @@ class WaldurClient:
 
     # -- lists ---------------------------------------------------------------------------------
     def list_all(self, kind: Kind, params: Mapping[str, Any] | None = None) -> Listing:
+        return self.list_url(self.collection_url(kind), params)
+
+    def list_url(self, url: str, params: Mapping[str, Any] | None = None) -> Listing:
         """Read every page of a collection: the first page, then the rest concurrently.
 
         The result is complete only if every page agreed on ``X-Result-Count`` and the items
         add up to it with no uuid twice; otherwise the listing is read again (the server
         changed meanwhile), up to three times, and then returned marked incomplete.
         """
-        url = self.collection_url(kind)
         base = {**(params or {}), "page_size": PAGE_SIZE}
         requests = 0
         reason = ""

@@ -20,11 +20,13 @@ exported file always plans to ``No changes.``.
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.errors import ApiError, InputError, ReconcileError
+from reconciler.core.errors import ApiError, AuthError, InputError, NotFound, ReconcileError
 from reconciler.core.fieldrules import bad_character, is_valid_url
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
@@ -41,6 +43,13 @@ from reconciler.core.urls import public_url
 from reconciler.desired.loader import load_desired
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
+from reconciler.remote.offerings import (
+    LINK_FIELDS,
+    Offerings,
+    observe_links,
+    read_offerings,
+    resolve,
+)
 from reconciler.tools import compact
 from reconciler.tools.writer import SCHEMA_HINT, to_yaml
 
@@ -102,16 +111,34 @@ def _matches(key: Key, selector: tuple[str, str | None]) -> bool:
 
 
 def read_server(
-    client: WaldurClient, selectors: Sequence[tuple[str, str | None]], api_dialect: str = "auto"
-) -> ObservedState:
-    """Everything under the selected catalogs; refuses an incomplete read."""
-    observed = observe(client, select_catalogs(client, selectors), api_dialect)
+    client: WaldurClient,
+    selectors: Sequence[tuple[str, str | None]],
+    api_dialect: str = "auto",
+) -> tuple[ObservedState, Offerings | None]:
+    """Everything under the selected catalogs, and the offerings that link them (None when
+    the token may not list offerings: the links are then left out, unmanaged); refuses an
+    incomplete read."""
+    selected = select_catalogs(client, selectors)
+    observed = observe(client, selected, api_dialect)
+    offerings = _offerings(client)
+    if offerings is not None:
+        linked = {key: replace(p, offerings=True) for key, p in selected.policies.items()}
+        observed = observe_links(observed, replace(selected, policies=linked), offerings)
     if not observed.complete:
         raise ApiError(
             "the server could not be read completely, so an export would miss objects "
             f"(and a later apply would delete them): {observed.incomplete_reason}"
         )
-    return observed
+    return observed, offerings
+
+
+def _offerings(client: WaldurClient) -> Offerings | None:
+    if client.config.token is None:
+        return None
+    try:
+        return read_offerings(client)
+    except (AuthError, NotFound):
+        return None
 
 
 def _fields(record: Record, catalog: bool = False) -> dict[str, Any]:
@@ -149,16 +176,41 @@ def unwritable(observed: ObservedState) -> int:
     )
 
 
-def build_document(observed: ObservedState) -> dict[str, Any]:
-    """The desired-state document for every catalog in `observed`."""
+def build_document(observed: ObservedState, links: bool = False) -> dict[str, Any]:
+    """The desired-state document for every catalog in `observed` (with each catalog's
+    ``offerings:`` when `links`: the offerings were read)."""
     children: dict[Key, list[Key]] = {}
     for key in observed.records:
         if key.parent is not None:
             children.setdefault(key.parent, []).append(key)
     catalogs = []
     for cat in sorted(k for k in observed.records if k.kind is Kind.CATALOG):
-        catalogs.append(_catalog(observed.records, children, cat))
+        doc = _catalog(observed.records, children, cat)
+        if links:
+            found = [k for k in children.get(cat, []) if k.kind is Kind.OFFERING_LINK]
+            doc["offerings"] = _links(observed, found)
+            doc["packages"] = doc.pop("packages")  # packages last: the long part
+        catalogs.append(doc)
     return {"catalogs": catalogs}
+
+
+def _links(observed: ObservedState, keys: list[Key]) -> list[dict[str, Any]]:
+    """The links as the file spells them: the offering by its name where no other visible
+    offering has that name, else by its uuid; CPU lists sorted."""
+    names = observed.offering_names
+    taken = Counter(names.values())
+    out = []
+    for key in keys:
+        uuid = key.parts[3]
+        name = names.get(uuid, "")
+        fields = observed.records[key].fields
+        out.append(
+            {
+                "offering": name if name and taken[name] == 1 else uuid,
+                **{f: sorted(fields.get(f) or []) for f in LINK_FIELDS},
+            }
+        )
+    return sorted(out, key=lambda link: str(link["offering"]))
 
 
 def _catalog(
@@ -170,7 +222,7 @@ def _catalog(
     doc["prune"] = True
     entries: list[tuple[dict[str, Any], Key]] = []  # (version doc, version key)
     packages = []
-    for pkg in sorted(children.get(cat, [])):
+    for pkg in sorted(k for k in children.get(cat, []) if k.kind is Kind.PACKAGE):
         package = {"name": pkg.parts[3], **_fields(records[pkg])}
         versions = []
         for ver in sorted(children.get(pkg, [])):
@@ -239,13 +291,18 @@ def header(api_url: str, observed: ObservedState) -> list[str]:
     ]
 
 
-def check_round_trip(text: str, observed: ObservedState) -> None:
-    """Load `text` with the real loader and compare it with `observed`, or raise."""
+def check_round_trip(
+    text: str, observed: ObservedState, offerings: Offerings | None = None
+) -> None:
+    """Load `text` with the real loader (and resolve its offerings) and compare it with
+    `observed`, or raise."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.yaml"
         path.write_text(text, encoding="utf-8")
         try:
             desired = load_desired([path])
+            if offerings is not None:
+                desired = resolve(desired, offerings)
         except InputError as exc:
             raise ReconcileError(
                 "the exported file would not load (the server holds data the format cannot "
@@ -271,7 +328,9 @@ def export_text(
     client: WaldurClient, selectors: Sequence[tuple[str, str | None]], api_dialect: str = "auto"
 ) -> tuple[str, ObservedState]:
     """The exported file's text, checked to round-trip, and what was observed."""
-    observed = read_server(client, selectors, api_dialect)
-    text = to_yaml(build_document(observed), header(client.api_url, observed))
-    check_round_trip(text, observed)
+    observed, offerings = read_server(client, selectors, api_dialect)
+    text = to_yaml(
+        build_document(observed, offerings is not None), header(client.api_url, observed)
+    )
+    check_round_trip(text, observed, offerings)
     return text, observed

@@ -20,6 +20,7 @@ import pytest
 
 from reconciler.core.errors import ExitCode
 from reconciler.core.model import (
+    TREE,
     CatalogPolicy,
     DesiredState,
     Key,
@@ -257,7 +258,7 @@ def test_creates_go_top_down_level_by_level_then_deletes_bottom_up() -> None:
 
     # Creates and updates by level, top down; then deletes by level, bottom up. Inside a level
     # the order is free (requests run concurrently), so each write is mapped to its phase.
-    phases = [*((m, k) for k in Kind for m in ("POST", "PATCH")), *(("DELETE", k) for k in Kind)]
+    phases = [*((m, k) for k in TREE for m in ("POST", "PATCH")), *(("DELETE", k) for k in TREE)]
     phases[8:] = reversed(phases[8:])
     sent = [(s.method, s.kind) for s in fake.writes()]
     assert sent == sorted(sent, key=phases.index), sent
@@ -362,7 +363,7 @@ def first_post_of(kind: Kind, answer: str) -> Callable[[Sent], Outcome]:
     return hook
 
 
-@pytest.mark.parametrize("kind", list(Kind), ids=lambda k: k.label)
+@pytest.mark.parametrize("kind", list(TREE), ids=lambda k: k.label)
 @pytest.mark.parametrize("answer", list(NO_ANSWER))
 def test_an_unanswered_create_that_was_stored_is_adopted_not_sent_again(
     kind: Kind, answer: str
@@ -377,7 +378,7 @@ def test_an_unanswered_create_that_was_stored_is_adopted_not_sent_again(
     assert [r.status for r in result.results] == [Status.DONE] * 4, result.results
     assert result.results[kind].message.startswith("adopted after an unanswered create")
     # Each POST once (no duplicate), and one lookup, of the unanswered kind, after its POST.
-    labels = [f"POST {k.label}" for k in Kind]
+    labels = [f"POST {k.label}" for k in TREE]
     labels.insert(kind + 1, f"GET {kind.label}")
     assert [s.label for s in fake.sent] == labels
     assert all(len(fake.all(r.key)) == 1 for r in records)

@@ -81,6 +81,22 @@ def every_kind_of_change() -> Plan:
         ),
         Change(
             Action.CREATE,
+            cat.link("5f0c2b8e9d4a4e6f8a1b2c3d4e5f6a7b"),
+            after={
+                "offering": "5f0c2b8e9d4a4e6f8a1b2c3d4e5f6a7b",
+                "enabled_cpu_family": ["x86_64"],
+                "enabled_cpu_microarchitectures": ["generic", "amd/zen3"],
+            },
+        ),
+        Change(
+            Action.UPDATE,
+            cat.link("0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+            fields=(FieldChange("enabled_cpu_family", ["x86_64"], ["aarch64", "x86_64"]),),
+            uuid="aa29c0fcee1344039a9ed2456f3db43a",
+        ),
+        Change(Action.DELETE, cat.link("e821c155dcd142758c9cc7c336e3ed6a"), uuid="8e84"),
+        Change(
+            Action.CREATE,
             unloadable,
             after={"version": "2025.1", "module_version": "2025.1-foss-2024a"},
             applicable=False,
@@ -101,6 +117,11 @@ def every_kind_of_change() -> Plan:
         dialect_reason="detected from the declared catalogs' targets",
         notes=("the server holds objects twice under one natural key (left alone): X",),
         capabilities="checked",
+        offering_names={
+            "5f0c2b8e9d4a4e6f8a1b2c3d4e5f6a7b": "HPC cluster A",
+            "0a1b2c3d4e5f60718293a4b5c6d7e8f9": "HPC cluster B",
+            "e821c155dcd142758c9cc7c336e3ed6a": "Old cluster",
+        },
     )
 
 
