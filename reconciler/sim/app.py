@@ -12,7 +12,6 @@ carries the headers of Waldur's Django middleware: `X-Frame-Options`, `Content-L
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import sys
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from reconciler.sim.auth import (
+    DEFAULT_OWNER_TOKEN,
     DEFAULT_STAFF_TOKEN,
     DEFAULT_USER_TOKEN,
     User,
@@ -32,10 +32,21 @@ from reconciler.sim.auth import (
 )
 from reconciler.sim.faults import WRITE_METHODS, Faults, Stats
 from reconciler.sim.filters import QueryBuilder, QueryError
-from reconciler.sim.kinds import KINDS, PACKAGE, KindInfo, Route, View, collection_url, resolve
+from reconciler.sim.kinds import (
+    KINDS,
+    OFFERING_VIEWS,
+    PACKAGE,
+    KindInfo,
+    Route,
+    View,
+    collection_url,
+    resolve,
+)
 from reconciler.sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
+from reconciler.sim.offerings import OfferingViews, allow
 from reconciler.sim.pagination import InvalidPage, link_header, paginate
 from reconciler.sim.render import Renderer
+from reconciler.sim.request import Request, parse_body
 from reconciler.sim.responses import (
     HTML_TYPE,
     JSON_TYPE,
@@ -78,19 +89,11 @@ T = TypeVar("T")
 class Settings:
     staff_token: str = DEFAULT_STAFF_TOKEN
     user_token: str = DEFAULT_USER_TOKEN
+    owner_token: str = DEFAULT_OWNER_TOKEN
     dialect: str = LEGACY
     read_only: frozenset[str] = frozenset()
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    target: str  # the request target as sent: path and query
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes = b""
-    server_host: str = "127.0.0.1"  # used when the request has no Host header
 
 
 class App:
@@ -102,7 +105,8 @@ class App:
         self.schemas = schemas(settings.dialect, settings.read_only)
         self.metadata = Metadata(self.schemas, settings.dialect, settings.embed)
         self.queries = QueryBuilder(settings.dialect)
-        self.users = Users(settings.staff_token, settings.user_token)
+        self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
+        self.offerings = OfferingViews(store)
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
@@ -134,21 +138,27 @@ class App:
 
     def _dispatch(self, request: Request, route: Route) -> Response:
         base = _base_url(request)
-        if route.kind is None:
+        offering_view = route.view in OFFERING_VIEWS or route.view is View.CPU_TARGETS
+        if offering_view:
+            allowed, allow_header = (), allow(route)
+        elif route.kind is None:
             allowed = READ_METHODS
-            allow = VERSION_ALLOW if route.view is View.VERSION else ", ".join(allowed)
+            allow_header = VERSION_ALLOW if route.view is View.VERSION else ", ".join(allowed)
         else:
             allowed = DETAIL_METHODS if route.view is View.DETAIL else COLLECTION_METHODS
-            allow = ", ".join(allowed)
+            allow_header = ", ".join(allowed)
         try:
-            if route.kind is None:
+            if offering_view:
+                user = self._authenticate(request)
+                response = self.offerings.handle(request, route, base, user)
+            elif route.kind is None:
                 response = self._fixed_view(request, route, base)
             else:
                 response = self._kind_view(request, route, route.kind, allowed, base)
         except HttpError as exc:
             response = exc.response
         if response.content_type != HTML_TYPE:  # Django's own error pages are not DRF's
-            response.headers += [("Allow", allow), ("Vary", DRF_VARY)]
+            response.headers += [("Allow", allow_header), ("Vary", DRF_VARY)]
         return response
 
     def _fixed_view(self, request: Request, route: Route, base: str) -> Response:
@@ -226,7 +236,7 @@ class App:
 
     def _create(self, kind: KindInfo, request: Request, renderer: Renderer) -> Response:
         schema = self.schemas[kind.name]
-        data = _parse_body(request)
+        data = parse_body(request)
         if schema.read_only:
             _checked(check_body, data)
             raise HttpError(server_error())  # upstream: an unhandled database error
@@ -243,7 +253,7 @@ class App:
         schema = self.schemas[kind.name]
         with self.store.writing() as conn:
             row = self._get(conn, kind, uuid_hex)
-            data = _parse_body(request)
+            data = parse_body(request)
             if schema.read_only:  # upstream: every field read-only, only `modified` moves
                 values: dict[str, Any] = {}
                 _checked(check_body, data)
@@ -382,24 +392,6 @@ def _django_headers(response: Response) -> Response:
         response.headers.append(("Vary", "Accept-Language, Cookie"))
     response.headers += DJANGO_HEADERS
     return response
-
-
-def _parse_body(request: Request) -> Any:
-    """DRF's JSONParser: no body is `{}`; other media types 415; bad JSON 400."""
-    if not request.body:
-        return {}
-    content_type = request.headers.get("content-type", "")
-    if content_type.partition(";")[0].strip().lower() != JSON_TYPE:
-        message = f'Unsupported media type "{content_type}" in request.'
-        raise HttpError(detail(415, message))
-    try:
-        return json.loads(request.body.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise HttpError(detail(400, f"JSON parse error - {exc}")) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
 
 
 def _unrouted(method: str, raw_path: str, query: str) -> Response:

@@ -1,8 +1,11 @@
 """Users and tokens: DRF's TokenAuthentication and Waldur's staff-only writes.
 
-Two users exist: a staff user and a non-staff user, each with one token. Reads are public;
-a token that is sent must be valid (else 401, even on reads). Writes need the staff user:
-anonymous → 401, non-staff → 403. 401 answers carry `WWW-Authenticate: Token`.
+Three users exist, each with one token: a staff user, a non-staff user without any role, and a
+non-staff user who owns the providing organisation of the sim's offerings (`--offering`). Reads
+of the catalog kinds are public; a token that is sent must be valid (else 401, even on reads).
+Writes of the catalog kinds need the staff user: anonymous → 401, non-staff → 403. Offerings
+are seen and their software catalogs changed by staff and by owners of the providing
+organisation (see `offerings.py`). 401 answers carry `WWW-Authenticate: Token`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,26 @@ from reconciler.sim.responses import HttpError, detail
 
 DEFAULT_STAFF_TOKEN = "sim-staff-token"
 DEFAULT_USER_TOKEN = "sim-user-token"
+DEFAULT_OWNER_TOKEN = "sim-owner-token"
 NOT_PROVIDED = "Authentication credentials were not provided."
 _WWW_AUTHENTICATE = ("WWW-Authenticate", "Token")
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """A customer (organisation) of Waldur that provides offerings."""
+
+    name: str
+
+    @property
+    def uuid(self) -> str:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"waldur-sim:customer:{self.name}").hex
+
+
+#: The organisation whose offerings `--offering` creates (the owner token's organisation),
+#: and another one, whose offerings (`--other-offering`) no sim user but staff may see.
+PROVIDER = Organisation("Sim Provider")
+OTHER_PROVIDER = Organisation("Other Provider")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +47,7 @@ class User:
     full_name: str
     staff: bool
     token: str
+    owns: frozenset[str] = frozenset()  # uuids of the organisations the user owns
 
     @property
     def uuid(self) -> str:
@@ -49,10 +71,19 @@ class User:
 
 
 class Users:
-    def __init__(self, staff_token: str, user_token: str) -> None:
+    def __init__(
+        self, staff_token: str, user_token: str, owner_token: str = DEFAULT_OWNER_TOKEN
+    ) -> None:
         self._users = (
             User("sim-staff", "Simulated staff user", staff=True, token=staff_token),
             User("sim-user", "Simulated user", staff=False, token=user_token),
+            User(
+                "sim-owner",
+                "Simulated offering owner",
+                staff=False,
+                token=owner_token,
+                owns=frozenset({PROVIDER.uuid}),
+            ),
         )
 
     def authenticate(self, header: str) -> User | None:

@@ -28,12 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sim.kinds import KINDS, ROOT_KIND, USER_KIND
+from reconciler.sim.kinds import KINDS, OFFERING_KIND, ROOT_KIND, USER_KIND
 from reconciler.sim.responses import Response, detail, proxy_page, server_error
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-FAULT_KINDS = (*KINDS, USER_KIND, ROOT_KIND)
+FAULT_KINDS = (*KINDS, OFFERING_KIND, USER_KIND, ROOT_KIND)
 FAULT_STATUSES = (500, 502, 503, 504)
 FAULT_NAMES = ("error", "throttled", "dropped", "stalled")
 

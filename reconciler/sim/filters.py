@@ -5,6 +5,8 @@ Behaviour follows django-filter as Waldur declares its filter sets:
 - a parameter given twice uses its last value, except the repeatable `cpu_family` and
   `cpu_microarchitecture`, whose values are OR-ed;
 - `*_uuid` parameters take any form `uuid.UUID` accepts, else 400 "Enter a valid UUID.";
+  `offering_uuid` (packages, versions, targets) matches the objects of the offering's linked
+  catalogs, an unknown offering nothing;
   a choice filter answers 400 on an unknown choice; a boolean filter ignores junk;
 - `o` is a comma-separated list of fields, each optionally prefixed with `-`; any unknown
   value → 400. Nullable columns sort as Postgres does (NULLs last ascending).
@@ -84,6 +86,20 @@ _VERSIONS_OF_CATALOG = (
 _TARGETS_OF = "t.version_id IN (SELECT v2.id FROM version v2 {joins} WHERE {{cond}})"
 _TO_PACKAGE = "JOIN package p2 ON p2.id = v2.package_id"
 _TO_CATALOG = f"{_TO_PACKAGE} JOIN catalog c2 ON c2.id = p2.catalog_id"
+# `offering_uuid`: the objects of the catalogs an offering links (its links' CPU lists are not
+# applied, as upstream does not apply them).
+_LINKED = (
+    "SELECT oc2.catalog_id FROM offering_catalog oc2 JOIN offering o2 ON o2.id = oc2.offering_id "
+    "WHERE {cond}"
+)
+_PACKAGES_OF_OFFERING = f"p.catalog_id IN ({_LINKED})"
+_VERSIONS_OF_OFFERING = (
+    f"v.package_id IN (SELECT p3.id FROM package p3 WHERE p3.catalog_id IN ({_LINKED}))"
+)
+_TARGETS_OF_OFFERING = (
+    "t.version_id IN (SELECT v3.id FROM version v3 JOIN package p3 ON p3.id = v3.package_id "
+    f"WHERE p3.catalog_id IN ({_LINKED}))"
+)
 
 
 def _filters(dialect: str) -> dict[str, tuple[Filter, ...]]:
@@ -93,8 +109,7 @@ def _filters(dialect: str) -> dict[str, tuple[Filter, ...]]:
         Filter("catalog_uuid", Match.UUID, "c2.uuid", _TARGETS_OF.format(joins=_TO_CATALOG)),
         Filter("package_uuid", Match.UUID, "p2.uuid", _TARGETS_OF.format(joins=_TO_PACKAGE)),
         Filter("version_uuid", Match.UUID, "v2.uuid", _TARGETS_OF.format(joins="")),
-        # The sim has no offerings: a valid offering uuid matches nothing.
-        Filter("offering_uuid", Match.UUID, "t.uuid", "{cond} AND 0"),
+        Filter("offering_uuid", Match.UUID, "o2.uuid", _TARGETS_OF_OFFERING),
         Filter("cpu_family", Match.ANY_IEXACT, "t.target_name", target_cpu),
         Filter("cpu_microarchitecture", Match.ANY_IEXACT, "t.target_subtype", target_cpu),
         Filter("path", Match.ICONTAINS, "t.location"),
@@ -115,6 +130,7 @@ def _filters(dialect: str) -> dict[str, tuple[Filter, ...]]:
         ),
         "package": (
             Filter("catalog_uuid", Match.UUID, "uuid", _SUB_CATALOG),
+            Filter("offering_uuid", Match.UUID, "o2.uuid", _PACKAGES_OF_OFFERING),
             Filter("name", Match.ICONTAINS, "p.name"),
             Filter("name_exact", Match.IEXACT, "p.name"),
             Filter("catalog_name", Match.ICONTAINS, "name", _SUB_CATALOG),
@@ -146,6 +162,7 @@ def _filters(dialect: str) -> dict[str, tuple[Filter, ...]]:
                 "v.package_id IN (SELECT id FROM package WHERE {cond})",
             ),
             Filter("catalog_uuid", Match.UUID, "c2.uuid", _VERSIONS_OF_CATALOG),
+            Filter("offering_uuid", Match.UUID, "o2.uuid", _VERSIONS_OF_OFFERING),
             Filter("version", Match.ICONTAINS, "v.version"),
             Filter("version_exact", Match.EXACT, "v.version"),
             Filter(

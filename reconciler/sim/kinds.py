@@ -1,10 +1,12 @@
 """The four object kinds as waldur-sim stores and routes them, and the URL router.
 
-Waldur's URL patterns are DRF router patterns: `/api/<segment>/` for a collection and
-`/api/<segment>/<lookup>/` for a detail, where the lookup is anything without `/` or `.`
-(a malformed uuid still routes to the detail view and answers 404 there). `resolve` is used
-both to dispatch requests and to resolve hyperlinks sent in request bodies, exactly as DRF's
-`HyperlinkedRelatedField` resolves them with Django's `resolve()`.
+Waldur's URL patterns are DRF router patterns: `/api/<segment>/` for a collection,
+`/api/<segment>/<lookup>/` for a detail and `/api/<segment>/<lookup>/<action>/` for a detail
+action, where the lookup is anything without `/` or `.` (a malformed uuid still routes to the
+detail view and answers 404 there). Besides the four kinds the sim routes provider offerings
+(list, detail and their three software-catalog actions) and a catalog's `cpu_targets`.
+`resolve` is used both to dispatch requests and to resolve hyperlinks sent in request bodies,
+exactly as DRF's `HyperlinkedRelatedField` resolves them with Django's `resolve()`.
 """
 
 from __future__ import annotations
@@ -46,8 +48,14 @@ KINDS: dict[str, KindInfo] = {k.name: k for k in (CATALOG, PACKAGE, VERSION, TAR
 _BY_SEGMENT: dict[str, KindInfo] = {k.segment: k for k in KINDS.values()}
 
 #: Kind labels that fault injection and statistics know besides the four object kinds.
+OFFERING_KIND = "offering"
 USER_KIND = "user"
 ROOT_KIND = "root"
+
+OFFERINGS_SEGMENT = "marketplace-provider-offerings"
+#: The detail actions of a provider offering the sim serves.
+OFFERING_ACTIONS = ("add_software_catalog", "update_software_catalog", "remove_software_catalog")
+CPU_TARGETS = "cpu_targets"
 
 
 class View(Enum):
@@ -57,6 +65,14 @@ class View(Enum):
     STATS = "stats"  # /api/_sim/stats/ (sim-only)
     COLLECTION = "collection"
     DETAIL = "detail"
+    CPU_TARGETS = "cpu_targets"  # /api/marketplace-software-catalogs/<uuid>/cpu_targets/
+    OFFERINGS = "offerings"  # /api/marketplace-provider-offerings/
+    OFFERING = "offering"  # /api/marketplace-provider-offerings/<uuid>/
+    OFFERING_ACTION = "offering_action"  # /api/marketplace-provider-offerings/<uuid>/<action>/
+
+
+#: The views of provider offerings (counted and faulted as kind `offering`).
+OFFERING_VIEWS = frozenset({View.OFFERINGS, View.OFFERING, View.OFFERING_ACTION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +80,20 @@ class Route:
     view: View
     kind: KindInfo | None = None
     lookup: str = ""
+    action: str = ""  # the detail action of an OFFERING_ACTION route
 
     @property
     def label(self) -> str:
         """The kind label used by fault aiming and statistics."""
         if self.kind is not None:
             return self.kind.name
+        if self.view in OFFERING_VIEWS:
+            return OFFERING_KIND
         return USER_KIND if self.view is View.ME else ROOT_KIND
 
 
 _API_PATH = re.compile(r"^/api/(?P<segment>[^/]+)/(?:(?P<lookup>[^/.]+)/)?$")
+_ACTION_PATH = re.compile(r"^/api/(?P<segment>[^/]+)/(?P<lookup>[^/.]+)/(?P<action>[^/.]+)/$")
 _FIXED = {
     "/api/": Route(View.ROOT),
     "/api/users/me/": Route(View.ME),
@@ -89,7 +109,10 @@ def resolve(path: str) -> Route | None:
         return fixed
     match = _API_PATH.match(path)
     if match is None:
-        return None
+        return _resolve_action(path)
+    if match["segment"] == OFFERINGS_SEGMENT:
+        lookup = match["lookup"]
+        return Route(View.OFFERINGS) if lookup is None else Route(View.OFFERING, lookup=lookup)
     kind = _BY_SEGMENT.get(match["segment"])
     if kind is None:
         return None
@@ -97,6 +120,18 @@ def resolve(path: str) -> Route | None:
     if lookup is None:
         return Route(View.COLLECTION, kind)
     return Route(View.DETAIL, kind, lookup)
+
+
+def _resolve_action(path: str) -> Route | None:
+    match = _ACTION_PATH.match(path)
+    if match is None:
+        return None
+    segment, lookup, action = match["segment"], match["lookup"], match["action"]
+    if segment == OFFERINGS_SEGMENT and action in OFFERING_ACTIONS:
+        return Route(View.OFFERING_ACTION, lookup=lookup, action=action)
+    if segment == CATALOG.segment and action == CPU_TARGETS:
+        return Route(View.CPU_TARGETS, CATALOG, lookup)
+    return None
 
 
 def collection_url(base: str, kind: KindInfo) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from reconciler.sim.auth import DEFAULT_STAFF_TOKEN, DEFAULT_USER_TOKEN
+from reconciler.sim.auth import DEFAULT_OWNER_TOKEN, DEFAULT_STAFF_TOKEN, DEFAULT_USER_TOKEN
 
 _READY = re.compile(r"^waldur-sim listening on (http://\S+?)/api/$")
 
@@ -41,12 +41,14 @@ class SimProcess:
         db: Path | str | None = None,
         staff_token: str = DEFAULT_STAFF_TOKEN,
         user_token: str = DEFAULT_USER_TOKEN,
+        owner_token: str = DEFAULT_OWNER_TOKEN,
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
         self.args = list(args) + (["--db", str(db)] if db is not None else [])
         self.staff_token = staff_token
         self.user_token = user_token
+        self.owner_token = owner_token
         self.startup_timeout = startup_timeout
         self._env = dict(env) if env is not None else None
         self._process: subprocess.Popen[str] | None = None
@@ -100,6 +102,7 @@ class SimProcess:
         env = dict(os.environ if self._env is None else self._env)
         env["WALDUR_SIM_STAFF_TOKEN"] = self.staff_token
         env["WALDUR_SIM_USER_TOKEN"] = self.user_token
+        env["WALDUR_SIM_OWNER_TOKEN"] = self.owner_token
         self._process = subprocess.Popen(
             [*command, *self.args],
             stdin=subprocess.DEVNULL,

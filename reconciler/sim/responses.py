@@ -45,9 +45,10 @@ def detail(status: int, message: str, headers: list[tuple[str, str]] | None = No
 
 
 def django_page(status: int, title: str, message: str = "") -> Response:
-    """Django's plain error page (DEBUG off): 400, 404 for unknown URLs, 500."""
+    """Django's plain error page (DEBUG off): 400, 404 for unknown URLs, 500. Django's template
+    starts with a line break (sample 54 is the 500 byte for byte)."""
     html = (
-        '<!doctype html>\n<html lang="en">\n<head>\n'
+        '\n<!doctype html>\n<html lang="en">\n<head>\n'
         f"  <title>{title}</title>\n</head>\n<body>\n"
         f"  <h1>{title}</h1><p>{message}</p>\n</body>\n</html>\n"
     )

@@ -27,9 +27,16 @@ from pathlib import Path
 from types import FrameType
 
 from reconciler.sim.app import MAX_BODY_BYTES, App, Request, Settings
-from reconciler.sim.auth import DEFAULT_STAFF_TOKEN, DEFAULT_USER_TOKEN
+from reconciler.sim.auth import (
+    DEFAULT_OWNER_TOKEN,
+    DEFAULT_STAFF_TOKEN,
+    DEFAULT_USER_TOKEN,
+    OTHER_PROVIDER,
+    PROVIDER,
+)
 from reconciler.sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
 from reconciler.sim.kinds import KINDS
+from reconciler.sim.offering_store import ensure_offering
 from reconciler.sim.responses import Response, detail, django_page, server_error
 from reconciler.sim.serializers import DIALECTS, LEGACY
 from reconciler.sim.store import Store, StoreError
@@ -253,6 +260,29 @@ def parser() -> argparse.ArgumentParser:
         help=f"non-staff user's token (env WALDUR_SIM_USER_TOKEN; default {DEFAULT_USER_TOKEN})",
     )
     p.add_argument(
+        "--owner-token",
+        metavar="TOKEN",
+        default=os.environ.get("WALDUR_SIM_OWNER_TOKEN"),
+        help=(
+            "token of the owner of the offerings' organisation "
+            f"(env WALDUR_SIM_OWNER_TOKEN; default {DEFAULT_OWNER_TOKEN})"
+        ),
+    )
+    p.add_argument(
+        "--offering",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"create a provider offering of {PROVIDER.name!r} at start (repeatable)",
+    )
+    p.add_argument(
+        "--other-offering",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"create an offering of {OTHER_PROVIDER.name!r}, which the owner does not own",
+    )
+    p.add_argument(
         "--latency-ms", type=_non_negative, default=0, metavar="N", help="added to every answer"
     )
     p.add_argument("--no-embed", action="store_true", help="packages without embedded versions")
@@ -285,6 +315,7 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
     settings = Settings(
         staff_token=args.staff_token or DEFAULT_STAFF_TOKEN,
         user_token=args.user_token or DEFAULT_USER_TOKEN,
+        owner_token=args.owner_token or DEFAULT_OWNER_TOKEN,
         dialect=args.dialect,
         read_only=args.read_only_kinds,
         embed=not args.no_embed,
@@ -304,14 +335,27 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
     return App(store, settings, Faults(config, stats), stats)
 
 
+def create_offerings(store: Store, names: Sequence[str], other_names: Sequence[str]) -> None:
+    """The offerings of `--offering` and `--other-offering` (kept when the database has them)."""
+    with store.writing() as conn:
+        for owner, offering_names in ((PROVIDER, names), (OTHER_PROVIDER, other_names)):
+            for name in offering_names:
+                ensure_offering(conn, store.stamp(), name, owner)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    staff = args.staff_token or DEFAULT_STAFF_TOKEN
-    if staff == (args.user_token or DEFAULT_USER_TOKEN):
-        print("waldur-sim: the staff and user tokens must differ", file=sys.stderr)
+    tokens = (
+        args.staff_token or DEFAULT_STAFF_TOKEN,
+        args.user_token or DEFAULT_USER_TOKEN,
+        args.owner_token or DEFAULT_OWNER_TOKEN,
+    )
+    if len(set(tokens)) < len(tokens):
+        print("waldur-sim: the staff, user and owner tokens must differ", file=sys.stderr)
         return 2
     try:
         store = Store(args.db)
+        create_offerings(store, args.offering, args.other_offering)
     except StoreError as exc:
         print(f"waldur-sim: {exc}", file=sys.stderr)
         return 1

@@ -9,6 +9,8 @@
 - SQLite's journal makes a kill at any moment safe; `close()` waits for the write in flight.
 - Case-insensitive matching uses `pyupper()` (Python's `str.upper`, as Postgres `UPPER` does
   beyond ASCII), because SQLite's own `upper()`/`LIKE` fold ASCII only.
+- Provider offerings and their links to catalogs (`offering_catalog`, deleted with either end)
+  live here too; their statements are in `offering_store.py`.
 """
 
 from __future__ import annotations
@@ -28,13 +30,39 @@ from typing import Any
 
 from reconciler.sim.kinds import KINDS, KindInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _COMMON = """
     id INTEGER PRIMARY KEY,
     uuid TEXT NOT NULL UNIQUE,
     created TEXT NOT NULL,
     modified TEXT NOT NULL,"""
+
+# Offerings (created at start by `--offering`) and their links to catalogs (schema version 3).
+_OFFERINGS = """
+CREATE TABLE offering (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    customer_uuid TEXT NOT NULL,
+    customer_name TEXT NOT NULL,
+    UNIQUE (customer_uuid, name)
+);
+CREATE TABLE offering_catalog (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    offering_id INTEGER NOT NULL REFERENCES offering (id) ON DELETE CASCADE,
+    catalog_id INTEGER NOT NULL REFERENCES catalog (id) ON DELETE CASCADE,
+    enabled_cpu_family TEXT NOT NULL DEFAULT '[]',
+    enabled_cpu_microarchitectures TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (offering_id, catalog_id)
+);
+CREATE INDEX offering_catalog_catalog ON offering_catalog (catalog_id);
+"""
 
 _SCHEMA = f"""
 CREATE TABLE catalog ({_COMMON}
@@ -73,12 +101,14 @@ CREATE TABLE target ({_COMMON}
     gpu_architectures TEXT NOT NULL DEFAULT '[]',
     UNIQUE (version_id, target_type, target_name, target_subtype)
 );
+{_OFFERINGS}
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 #: Upgrades of an older database, by the schema version they start from.
 _MIGRATIONS = {
     1: "ALTER TABLE catalog ADD COLUMN update_errors TEXT NOT NULL DEFAULT '';",
+    2: _OFFERINGS,
 }
 
 # What a response needs besides the row itself: parent names and counts.
@@ -240,7 +270,7 @@ class Store:
 
     # -- writes (call inside `writing()`) ----------------------------------------------------
 
-    def _stamp(self) -> str:
+    def stamp(self) -> str:
         """Now, strictly after every earlier stamp (so `modified` always moves on a write)."""
         now = datetime.now(UTC)
         if self._last_stamp is not None and now <= self._last_stamp:
@@ -250,7 +280,7 @@ class Store:
 
     def insert(self, conn: sqlite3.Connection, kind: KindInfo, values: Mapping[str, Any]) -> str:
         """Insert a new object; return its uuid (hex)."""
-        stamp = self._stamp()
+        stamp = self.stamp()
         row = {"uuid": uuid.uuid4().hex, "created": stamp, "modified": stamp, **values}
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
@@ -261,7 +291,7 @@ class Store:
         self, conn: sqlite3.Connection, kind: KindInfo, row_id: int, values: Mapping[str, Any]
     ) -> None:
         """Set `values` and move `modified` (Django's auto_now moves it on every save)."""
-        row = {**values, "modified": self._stamp()}
+        row = {**values, "modified": self.stamp()}
         assignments = ", ".join(f"{column} = ?" for column in row)
         sql = f"UPDATE {kind.table} SET {assignments} WHERE id = ?"
         conn.execute(sql, (*row.values(), row_id))

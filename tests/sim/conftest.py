@@ -8,6 +8,7 @@ import pytest
 
 from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
+from tests.sim.recording import SIM_ARGS, Recording, play
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,10 @@ def recorded_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProces
         api.close()
     with SimProcess("--dialect", "current", "--read-only-kinds", "version,target", db=db) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def recording() -> Iterator[Recording]:
+    """The recorded session with offerings, replayed once in order (see `recording.py`)."""
+    with SimProcess(*SIM_ARGS) as process:
+        yield play(process)

@@ -64,7 +64,7 @@ def load(number: int) -> Sample:
     found = sorted(SAMPLES.glob(f"{number:02d}-*.txt"))
     assert len(found) == 1, f"sample {number} is not in {SAMPLES} (found {found})"
     text = found[0].read_text(encoding="utf-8")
-    fields = dict(re.findall(r"^(caller|request|request body|status):\s+(.*)$", text, re.M))
+    fields = dict(re.findall(r"^(caller|request|request body|status):[ \t]*(.*)$", text, re.M))
     method, url = fields["request"].split(" ", 1)
     request_body = fields["request body"]
     headers: dict[str, str] = {}
@@ -91,7 +91,8 @@ def load(number: int) -> Sample:
 
 def token_of(sim: SimProcess, caller: str) -> dict[str, str]:
     """The Authorization header of the recorded caller's counterpart on waldur-sim."""
-    token = {"staff": sim.staff_token, "non-staff": sim.user_token}.get(caller)
+    tokens = {"staff": sim.staff_token, "non-staff": sim.user_token, "owner": sim.owner_token}
+    token = tokens.get(caller)
     assert token is not None or caller == "anonymous", f"no counterpart for caller {caller!r}"
     return {"Authorization": f"Token {token}"} if token else {}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.sim.launcher import SimProcess
-from reconciler.sim.store import Store
+from reconciler.sim.store import SCHEMA_VERSION, Store
 from tests.sim.helpers import Api
 
 
@@ -34,6 +34,7 @@ def test_a_database_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
     Store(db).close()
     with sqlite3.connect(db) as conn:  # what waldur-sim wrote before the column existed
         conn.executescript(
+            "DROP TABLE offering_catalog; DROP TABLE offering;"  # schema version 3
             "ALTER TABLE catalog DROP COLUMN update_errors; PRAGMA user_version = 1;"
             "INSERT INTO catalog (uuid, created, modified, name, version, catalog_type,"
             " source_url, description, metadata, auto_update_enabled) VALUES ("
@@ -51,5 +52,5 @@ def test_a_database_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
         assert response.json()["update_errors"] == "e"
         api.close()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
