@@ -27,7 +27,8 @@ def test_the_demo_applies_the_example_and_ends_in_no_changes():
         out.split("== Apply: make the server match")[1].split("== Plan again")[0],
         out.split("== Plan again")[1],
     )
-    assert "Plan: 62 to create, 0 to update, 0 to delete." in first
-    assert "Apply: 62 done, 0 failed, 0 skipped, 0 not attempted." in applied
+    assert "Plan: 70 to create, 0 to update, 0 to delete." in first
+    assert "+ link EESSI 2025.06 → HPC cluster A" in first  # offerings.yaml's links
+    assert "Apply: 70 done, 0 failed, 0 skipped, 0 not attempted." in applied
     assert "No changes." in again and "(exit code 0)" in again
-    assert out.rstrip().endswith("now matches examples/targets.yaml.")
+    assert out.rstrip().endswith("now match examples/.")
