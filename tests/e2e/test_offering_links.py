@@ -126,3 +126,34 @@ def test_a_no_op_with_links_costs_one_offering_listing(sim):
     stats = sim_stats(server)
     offering_gets = stats["kinds"]["offering"]["GET"] - stats_before["kinds"]["offering"]["GET"]
     assert offering_gets == 1  # one listing, not one request per offering
+
+
+def test_a_saved_plan_of_links_is_applied_exactly(sim, tmp_path):
+    server = sim(*FLAGS)
+    saved = tmp_path / "plan.json"
+    planned = reconcile(server, "plan", "-f", str(OFFERINGS), "--out", str(saved))
+    assert planned.returncode == 0, planned.stderr
+    links = [c for c in json.loads(saved.read_text())["changes"] if c["kind"] == "offering_link"]
+    assert len(links) == 2
+    applied = reconcile(server, "apply", str(saved))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert [c for c, *_ in links_on_server(server)["HPC cluster B"]] == ["EESSI 2025.06"]
+
+
+def test_an_organisation_owner_may_link_without_being_staff(sim, tmp_path):
+    """The catalog is staff's; the owner of the offerings' organisation manages the links."""
+    server = sim(*FLAGS)
+    doc = yaml.safe_load(OFFERINGS.read_text())
+    links = doc["catalogs"][0].pop("offerings")
+    without = write_yaml(tmp_path / "catalog.yaml", doc)
+    assert reconcile(server, "-f", str(without)).returncode == 0  # staff: the catalog
+    doc["catalogs"][0]["offerings"] = links
+    with_links = write_yaml(tmp_path / "links.yaml", doc)
+    done = reconcile(server, "-f", str(with_links), token=server.owner_token)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert links_on_server(server)["HPC cluster A"] == [
+        ("EESSI 2025.06", ["x86_64"], ["amd/zen4", "generic"])
+    ]
+    user = reconcile(server, "--dry-run", "-f", str(with_links), token="user")
+    assert user.returncode == 1  # an ordinary user sees no offering: said before anything
+    assert "is visible to this token" in user.stderr
