@@ -1,4 +1,5 @@
-"""The daemon's HTTP endpoints: /healthz, /readyz, /metrics and POST /sync (stdlib server)."""
+"""The daemon's HTTP endpoints (stdlib server): /healthz, /readyz, /metrics, POST /sync, and
+the status page: `GET /` (HTML, `statuspage`) and `GET /status.json` (the same data)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from reconciler.core.urls import is_loopback
+from reconciler.output.page import policy
 
 
 class Daemon(Protocol):
@@ -22,6 +24,8 @@ class Daemon(Protocol):
     def request_sync(self) -> bool: ...
 
     def metrics_text(self) -> bytes: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 class StatusServer:
@@ -70,8 +74,30 @@ def _handler(daemon: Daemon, allow_remote_sync: bool) -> type[BaseHTTPRequestHan
                 self._json(200 if ok else 503, {"ready": ok, "reason": reason})
             elif path == "/metrics":
                 self._send(200, daemon.metrics_text(), CONTENT_TYPE_LATEST)
+            elif path in ("/", "/status.json"):
+                self._status(path)
             else:
                 self._json(404, {"detail": "Not found."})
+
+        def _status(self, path: str) -> None:
+            from reconciler.daemon.statuspage import render_status
+
+            data = daemon.status()
+            if path == "/status.json":
+                body = json.dumps(data, indent=2).encode() + b"\n"
+                content_type = "application/json"
+            else:
+                body = render_status(data).encode("utf-8")
+                content_type = "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Content-Security-Policy", policy())
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.end_headers()
+            self.wfile.write(body)
 
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] != "/sync":

@@ -33,6 +33,7 @@ from reconciler.core.model import DesiredState, Kind
 from reconciler.core.plan import Action
 from reconciler.daemon.http import StatusServer
 from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.daemon.status import StatusBook
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
 from reconciler.remote.client import WaldurClient
@@ -101,6 +102,16 @@ class Daemon:
         self.metrics = DaemonMetrics(lambda: self.client.stats)
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
+        self.book = StatusBook(
+            files,
+            dry_run=dry_run,
+            api_url=settings.api_url,
+            schedule={
+                "interval_s": None if schedule.cron else (schedule.interval or 600.0),
+                "cron": schedule.cron or None,
+                "jitter_s": schedule.jitter,
+            },
+        )
 
     # -- health -------------------------------------------------------------------------------
     def healthy(self) -> bool:
@@ -122,6 +133,16 @@ class Daemon:
     def metrics_text(self) -> bytes:
         return self.metrics.render()
 
+    def status(self) -> dict[str, Any]:
+        """What `GET /status.json` and `GET /` show (see `daemon.status`)."""
+        job = self.scheduler.get_job(JOB) if self.scheduler.running else None
+        return self.book.snapshot(
+            healthy=self.healthy(),
+            ready=self.ready(),
+            running=self.state.running,
+            next_run=job.next_run_time if job is not None else None,
+        )
+
     def request_sync(self) -> bool:
         """Run now (POST /sync); False if a run is already in progress."""
         if self.state.running:
@@ -140,6 +161,8 @@ class Daemon:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.monotonic()
         result = "failure"
+        outcome: Outcome | None = None
+        self.book.run_started(run_id, self.dry_run)
         try:
             log.info("run start", dry_run=self.dry_run, files=[str(f) for f in self.files])
             outcome = self._reconcile()
@@ -153,6 +176,13 @@ class Daemon:
             self.metrics.runs.labels(result).inc()
             self.metrics.duration.observe(elapsed)
             self.state.last_finished = time.time()
+            self.book.run_finished(
+                run_id,
+                result,
+                elapsed,
+                outcome.plan if outcome is not None else None,
+                outcome.result if outcome is not None else None,
+            )
             log.info(
                 "run end",
                 result=result,
@@ -169,7 +199,9 @@ class Daemon:
         self.state.last_observation_ok = False
         try:
             self.desired = load(self.files)
-        except InputError:
+            self.book.desired_loaded(self.desired)
+        except InputError as exc:
+            self.book.desired_invalid(str(exc))
             if self.desired is not None:
                 log.warning("desired state invalid; keeping the last good one, no writes")
             raise
@@ -227,6 +259,7 @@ class Daemon:
         self.state.last_ok = False
         self.state.failures += 1
         self.state.last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.book.failed(str(exc) or type(exc).__name__)
         log.error("run failed", error=str(exc), unexpected=unexpected or None)
 
     def _schedule_backoff(self) -> None:
