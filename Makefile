@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint lint-ci dist bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +17,35 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP)
+test: $(STAMP) lint-ci
 	$(BIN)/ruff check reconciler tests bench examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) lint-ci
 	$(BIN)/ruff check reconciler tests bench examples
 	$(BIN)/ruff format --check reconciler tests bench examples
 	$(BIN)/lint-imports --no-cache
+
+# The pipeline files, the action and the Dockerfile, by the ecosystem's own linters (offline:
+# check-jsonschema's schemas are bundled, zizmor runs --offline, hadolint is a binary in a wheel).
+lint-ci: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows deploy/ci/github-actions.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/python -m tests.ci_files build/lint
+	$(BIN)/check-jsonschema --builtin-schema vendor.gitlab-ci deploy/ci/gitlab-ci.yml \
+		build/lint/component-spec.yml build/lint/component-jobs.yml
+	$(BIN)/zizmor --offline --no-progress --quiet action.yml deploy/ci/github-actions.yml
+	$(BIN)/hadolint deploy/Dockerfile
+
+# The sdist and the wheel, checked as a package index would (twine check).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -8,6 +8,7 @@
     reconcile export [--catalog NAME[@VERSION]] [--out FILE]   the live catalogs as a file
     reconcile import eessi PATH [--out FILE]                   EESSI's software list as a file
     reconcile options [--markdown]                             every setting
+    reconcile report [-f FILE…] [--format html|markdown] [--out FILE]  the catalogs' coverage
 
 `-o/--output` is always the output format, `--out FILE` always the file to write. Each
 subcommand's modules are imported only when it runs (`cli.run` for plan and apply, `cli.files`
@@ -41,10 +42,20 @@ from reconciler.settings import (
     resolve,
 )
 
-COMMANDS = ("plan", "apply", "daemon", "validate", "schema", "options", "export", "import")
+COMMANDS = (
+    "plan",
+    "apply",
+    "daemon",
+    "validate",
+    "schema",
+    "options",
+    "export",
+    "import",
+    "report",
+)
 _TOKEN_FLAGS = ("--token", "--api-token")
 #: Commands that write files and take no output format: `-o` is not theirs.
-_FILE_WRITERS = ("export", "import")
+_FILE_WRITERS = ("export", "import", "report")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
     )
+    p.add_argument(  # `reconcile validate -f FILE FILE…`: as pre-commit passes changed files
+        "more_files", nargs="*", type=Path, metavar="FILE", help="more files, as -f FILE each"
+    )
     add_options(p, ("log_level", "log_format"))
     sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
     text = "write the live catalog(s) as a desired-state file"
@@ -111,9 +125,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="EESSI's json_data_detail.json or API-format JSON")
     _out_option(p)
     add_options(p, ("eessi_repository", "log_level", "log_format"))
+    _report_parser(sub, files_help)
     p = sub.add_parser("options", help="list every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     return parser
+
+
+def _report_parser(sub: argparse._SubParsersAction, files_help: str) -> None:
+    text = (
+        "the catalogs' coverage for people: packages by architecture, as HTML or Markdown; "
+        "with -f, where the server and the files differ"
+    )
+    p = sub.add_parser("report", help=text, description=text)
+    p.add_argument(
+        "-f",
+        "--file",
+        dest="files",
+        action="append",
+        type=Path,
+        help=files_help + "; the report covers the catalogs they declare (default: every "
+        "catalog on the server, not compared)",
+    )
+    p.add_argument(
+        "--catalog",
+        action="append",
+        metavar="NAME[@VERSION]",
+        help="without -f: a catalog to report, repeatable (default every catalog)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("html", "markdown"),
+        help="html (one self-contained file) or markdown (for a forge); default html, or "
+        "markdown when --out ends in .md",
+    )
+    p.add_argument(
+        "--out", dest="out", metavar="FILE", help="the file to write (default: standard output)"
+    )
+    add_options(p, READ)
 
 
 def _help(name: str) -> str:
@@ -139,6 +187,11 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
         and args[0] in _FILE_WRITERS
         and any(a == "-o" or (a.startswith("-o") and not a.startswith("--")) for a in args)
     ):
+        if args[0] == "report":
+            raise ConfigError(
+                "report takes --format html|markdown and writes a file with --out FILE; -o is "
+                "the output format of plan and apply"
+            )
         raise ConfigError(
             f"{args[0]} writes a file with --out FILE; -o is the output format of plan and "
             "apply (it was also the file here before version 0.2)"
@@ -191,11 +244,16 @@ def run(argv: Sequence[str], out: TextIO) -> int:
         from reconciler.cli.run import cmd_plan_or_apply
 
         return cmd_plan_or_apply(args, settings, out)
+    if args.command == "report":
+        from reconciler.cli.report import cmd_report
+
+        return cmd_report(args, settings, out)
     from reconciler.cli import files
 
     if args.command == "import":
         return files.cmd_import(args, settings, out)
     if args.command == "validate":
+        args.files += args.more_files
         return files.cmd_validate(args, out)
     return files.cmd_export(settings, out)
 
@@ -205,7 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(run(argv, sys.stdout))
     except ReconcileError as exc:
-        sys.stderr.write(f"error: {logs.redact(str(exc))}\n")
+        message = logs.redact(str(exc))
+        sys.stderr.write(f"error: {message}\n")
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the PR's lines
+            from reconciler.output.ci import annotate
+
+            annotate(exc, message, sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.core.errors import ConfigError, ExitCode
+from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
 from reconciler.core.plan import Plan
 from reconciler.engine import savedplan
 from reconciler.engine.apply import ApplyResult
 from reconciler.engine.runner import Hooks, load, reconcile_once
 from reconciler.engine.savedapply import apply_saved
+from reconciler.output import logs
+from reconciler.output.ci import GitHubStep
 from reconciler.output.progress import Reporter, reporter
 from reconciler.output.render import render_json, render_text, use_colour
 from reconciler.remote.client import WaldurClient
@@ -24,7 +26,12 @@ from reconciler.settings import Settings
 
 
 def emit(
-    out: TextIO, settings: Settings, plan: Plan, result: ApplyResult | None, client: WaldurClient
+    out: TextIO,
+    settings: Settings,
+    plan: Plan,
+    result: ApplyResult | None,
+    client: WaldurClient,
+    github: GitHubStep | None = None,
 ) -> None:
     if settings.output == "json":
         http = {
@@ -41,6 +48,8 @@ def emit(
         text = render_text(plan, result, colour=use_colour(out))
     out.write(text)
     out.flush()
+    if github is not None:
+        github.show(plan, result)
 
 
 @contextmanager
@@ -85,13 +94,28 @@ def _hooks(stop: threading.Event, progress: Reporter | None) -> Hooks:
 
 
 def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    github = GitHubStep.from_environ(args.command)  # None outside GitHub Actions
+    if github is None:
+        return _plan_or_apply(args, settings, out, None)
+    try:
+        code = _plan_or_apply(args, settings, out, github)
+    except ReconcileError as exc:
+        github.finish(int(exc.exit_code), logs.redact(str(exc)))
+        raise
+    github.finish(int(code))
+    return code
+
+
+def _plan_or_apply(
+    args: argparse.Namespace, settings: Settings, out: TextIO, github: GitHubStep | None
+) -> int:
     write = args.command == "apply"
     if write and args.saved_plan is not None and args.files:
         raise ConfigError("apply takes desired-state files (-f FILE) or a saved plan, not both")
     if write and args.saved_plan is None and not args.files:
         raise ConfigError("apply needs desired-state files (-f FILE) or a saved plan (PLAN)")
     if write and args.saved_plan is not None:
-        return cmd_apply_saved(args.saved_plan, settings, out)
+        return cmd_apply_saved(args.saved_plan, settings, out, github)
     desired = load(args.files)
     with (
         WaldurClient(settings.client_config()) as client,
@@ -101,7 +125,7 @@ def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO)
         outcome = reconcile_once(
             settings.run_options(), client, desired, write=write, hooks=_hooks(stop, progress)
         )
-    emit(out, settings, outcome.plan, outcome.result, client)
+    emit(out, settings, outcome.plan, outcome.result, client, github)
     if outcome.refusal is not None:
         raise outcome.refusal
     if not write and settings.out:
@@ -118,7 +142,9 @@ def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO)
     return outcome.exit_code
 
 
-def cmd_apply_saved(path: Path, settings: Settings, out: TextIO) -> int:
+def cmd_apply_saved(
+    path: Path, settings: Settings, out: TextIO, github: GitHubStep | None = None
+) -> int:
     saved = savedplan.read(path)
     with (
         WaldurClient(settings.client_config()) as client,
@@ -126,7 +152,7 @@ def cmd_apply_saved(path: Path, settings: Settings, out: TextIO) -> int:
         progress_reporter(settings) as progress,
     ):
         outcome = apply_saved(settings.run_options(), client, saved, _hooks(stop, progress))
-    emit(out, settings, outcome.plan, outcome.result, client)
+    emit(out, settings, outcome.plan, outcome.result, client, github)
     if outcome.refusal is not None:
         raise outcome.refusal
     return outcome.exit_code

@@ -110,3 +110,90 @@ def test_dockerfile_names_commands_that_exist():
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     assert compose["services"]["waldur-sim"]["entrypoint"][0] == "waldur-sim"
     assert (BIN / "waldur-sim").exists()
+
+
+# -- the GitOps pipelines (README, "GitOps pipelines") ----------------------------------------
+
+WORKFLOW = DEPLOY / "ci" / "github-actions.yml"
+GITLAB = DEPLOY / "ci" / "gitlab-ci.yml"
+ACTION = ROOT / "action.yml"
+COMPONENT = ROOT / "templates" / "reconcile" / "template.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def _uses(doc: dict) -> list[str]:
+    steps = [s for job in doc.get("jobs", {}).values() for s in job.get("steps", [])]
+    steps += doc.get("runs", {}).get("steps", [])
+    return [s["uses"] for s in steps if "uses" in s]
+
+
+def test_no_pipeline_installs_an_unpublished_package():
+    for path in (*DEPLOY.joinpath("ci").iterdir(), ACTION, COMPONENT):
+        assert "pip install waldur-catalog-reconciler" not in path.read_text(), path
+
+
+def test_the_github_workflow_plans_pull_requests_and_applies_the_reviewed_plan():
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    assert doc["permissions"] == {}  # each job asks for what it needs
+    jobs = doc["jobs"]
+    for job in jobs.values():
+        assert "write-all" not in str(job.get("permissions"))
+        assert job["steps"][0]["with"]["persist-credentials"] is False
+    plan, apply, drift = jobs["plan"], jobs["apply"], jobs["drift"]
+    assert "pull_request" in plan["if"] and plan["steps"][1]["with"]["mode"] == "plan"
+    assert plan["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "push" in apply["if"] and apply["steps"][1]["with"]["mode"] == "apply"
+    assert apply["environment"] == "production"
+    assert apply["permissions"]["actions"] == "read"  # the plan artifact of the merged PR
+    assert apply["concurrency"]["cancel-in-progress"] is False
+    assert "schedule" in drift["if"] and drift["steps"][1]["with"]["mode"] == "drift"
+    assert drift["permissions"]["issues"] == "write"
+    for uses in _uses(doc):
+        assert PINNED.match(uses), f"{uses}: pin actions by full commit SHA"
+    names = {name for job in jobs.values() for s in job["steps"] for name in s.get("env", {})}
+    assert names == {"WALDUR_API_TOKEN"}  # the token: never an input, never on a command line
+
+
+def test_the_action_installs_itself_and_runs_the_reviewed_plan_flow():
+    action = yaml.safe_load(ACTION.read_text())
+    assert action["runs"]["using"] == "composite"
+    assert {"mode", "files", "api-url", "saved-plan"} <= set(action["inputs"])
+    assert not any("token" in name and name != "github-token" for name in action["inputs"])
+    assert set(action["outputs"]) >= {
+        "has_changes", "create", "update", "delete", "not_applicable", "exit_code"
+    }  # fmt: skip
+    for uses in _uses(action):
+        assert PINNED.match(uses), f"{uses}: pin actions by full commit SHA"
+    steps = action["runs"]["steps"]
+    install = next(s for s in steps if "Install" in s.get("name", ""))
+    assert 'pip install --quiet --disable-pip-version-check "$GITHUB_ACTION_PATH"' in install["run"]
+    script = next(s for s in steps if s.get("id") == "run")["run"]
+    assert '--out "$plan"' in script and "-o markdown" in script
+    assert 'reconcile apply "$plan"' in script and "fetch-plan" in script
+    assert "${{" not in script  # inputs reach the script through env only (no injection)
+    upload = next(s for s in steps if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "${{ steps.run.outputs.plan-file }}"
+
+
+def test_the_gitlab_pipeline_includes_the_component_with_inputs_it_declares():
+    doc = yaml.safe_load(GITLAB.read_text())
+    (include,) = doc["include"]
+    assert include["component"].endswith("/reconcile@0.1.0")
+    spec = next(yaml.safe_load_all(COMPONENT.read_text()))
+    assert set(include["inputs"]) <= set(spec["spec"]["inputs"])
+
+
+def test_make_lint_runs_the_ecosystems_linters_on_every_pipeline_file():
+    makefile = (ROOT / "Makefile").read_text()
+    lint_ci = makefile.split("\nlint-ci:", 1)[1].split("\n\n", 1)[0]
+    for needle in (
+        "--builtin-schema vendor.github-workflows deploy/ci/github-actions.yml",
+        "--builtin-schema vendor.github-actions action.yml",
+        "--builtin-schema vendor.gitlab-ci deploy/ci/gitlab-ci.yml",
+        "component-jobs.yml",
+        "zizmor --offline",
+        "hadolint deploy/Dockerfile",
+    ):
+        assert needle in lint_ci, needle
+    assert re.search(r"^test: .*lint-ci", makefile, re.M)
+    assert re.search(r"^lint: .*lint-ci", makefile, re.M)
