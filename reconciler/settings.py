@@ -206,7 +206,8 @@ class Settings:
         "--listen",
         "RECONCILE_LISTEN",
         ("127.0.0.1", 9090),
-        "daemon: HOST:PORT of /healthz, /readyz, /metrics and POST /sync",
+        "daemon: HOST:PORT of the status page (/, /status.json), /healthz, /readyz, /metrics "
+        "and POST /sync",
         parse=listen_address,
     )
     grace: float = option(

@@ -15,7 +15,7 @@ root), whatever directory the command ran in. Data and properties are escaped as
 toolkit escapes them (``%``, CR and LF; in properties also ``:`` and ``,``).
 
 GitLab has no equivalent files: its pipelines use ``-o markdown`` and post the result as a
-merge-request note (`reconciler.output.forge`).
+merge-request note (`reconciler.tools.forge`).
 """
 
 from __future__ import annotations

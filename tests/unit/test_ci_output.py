@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.core.errors import GuardRefused, InputError
-from reconciler.output import ci, forge
+from reconciler.output import ci
+from reconciler.tools import forge
 from tests.ci_files import outputs
 
 ENV = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/ci/repo"}

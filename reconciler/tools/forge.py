@@ -1,8 +1,8 @@
 """The forge's side of a GitOps pipeline: GitHub's and GitLab's REST APIs, from inside their CI.
 
-    python -m reconciler.output.forge comment --body-file plan.md     # the sticky plan comment
-    python -m reconciler.output.forge drift-issue --body-file plan.md --drifted|--no-drift
-    python -m reconciler.output.forge fetch-plan --out plan.json      # the merged PR's plan
+    python -m reconciler.tools.forge comment --body-file plan.md     # the sticky plan comment
+    python -m reconciler.tools.forge drift-issue --body-file plan.md --drifted|--no-drift
+    python -m reconciler.tools.forge fetch-plan --out plan.json      # the merged PR's plan
 
 The forge is the CI it runs in: GitHub when ``GITHUB_ACTIONS=true``, GitLab when
 ``GITLAB_CI=true``; everything else comes from the CI's own variables.
@@ -382,7 +382,7 @@ def forge_from_environ(environ: Mapping[str, str], client: httpx.Client) -> GitH
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m reconciler.output.forge",
+        prog="python -m reconciler.tools.forge",
         description="Post plans to pull/merge requests, keep a drift issue, fetch the "
         "reviewed plan: from inside GitHub Actions or GitLab CI.",
     )
