@@ -25,3 +25,20 @@ def sim() -> Iterator[Callable[..., SimProcess]]:
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[..., object]]:
+    """Start `reconcile daemon` processes (tests/e2e/daemon_harness.py); killed after the test."""
+    from tests.e2e.daemon_harness import DaemonProcess
+
+    started: list[DaemonProcess] = []
+
+    def start(*args: object, **kwargs: object) -> DaemonProcess:
+        process = DaemonProcess(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()

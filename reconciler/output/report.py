@@ -370,3 +370,28 @@ def percent(part: int, whole: int) -> str:
     if value > 99:
         return ">99%"
     return f"{value:.0f}%"
+
+
+def count(value: int) -> str:
+    """`1,234`."""
+    return f"{value:,}"
+
+
+def plural(value: int, word: str) -> str:
+    """`1 target`, `2,000 targets`."""
+    return f"{count(value)} {word}{'' if value == 1 else 's'}"
+
+
+def differences(catalog: CatalogCoverage) -> list[tuple[Mark, list[str]]]:
+    """What differs from the files, per mark: ``(MISSING, ["1 target"])``, … (marks with
+    nothing are left out)."""
+    found = []
+    for mark in (Mark.MISSING, Mark.EXTRA):
+        counts = [
+            plural(n, kind)
+            for kind in ("package", "version", "target")
+            if (n := catalog.counts.get(kind, {}).get(mark, 0))
+        ]
+        if counts:
+            found.append((mark, counts))
+    return found

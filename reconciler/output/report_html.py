@@ -25,7 +25,10 @@ from reconciler.output.report import (
     PackageRow,
     Report,
     VersionRow,
+    count,
+    differences,
     percent,
+    plural,
 )
 
 TITLE = "Software catalog coverage"
@@ -79,14 +82,6 @@ SCRIPT = (
 )
 
 
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _plural(value: int, word: str) -> str:
-    return f"{_n(value)} {word}{'' if value == 1 else 's'}"
-
-
 def render_html(report: Report) -> str:
     body: list[str] = [*_header(report)]
     css = [CSS]
@@ -129,7 +124,7 @@ def _header(report: Report) -> Iterator[str]:
         for index, catalog in enumerate(report.catalogs, 1):
             yield (
                 f'<li><a href="#c{index}">{esc(catalog.title)}</a> '
-                f"<small>{_plural(catalog.on_server_count('package'), 'package')}</small></li>"
+                f"<small>{plural(catalog.on_server_count('package'), 'package')}</small></li>"
             )
         yield "</ul></nav>"
     yield from _legend(report.compared)
@@ -169,8 +164,7 @@ def _catalog(catalog: CatalogCoverage, anchor: str, compared: bool) -> Iterator[
         )
     if catalog.absent:
         what = (
-            f"the next apply deletes it and the {_plural(catalog.size_on_server, 'object')} "
-            "below it"
+            f"the next apply deletes it and the {plural(catalog.size_on_server, 'object')} below it"
             if catalog.on_server
             else "it is not on the server"
         )
@@ -190,22 +184,15 @@ def _stats(catalog: CatalogCoverage, compared: bool) -> Iterator[str]:
     where = " on the server" if compared else ""
     yield '<ul class="stats">'
     for kind in ("package", "version", "target"):
-        yield f"<li><b>{_n(catalog.on_server_count(kind))}</b> {kind}s{where}</li>"
+        yield f"<li><b>{count(catalog.on_server_count(kind))}</b> {kind}s{where}</li>"
     yield f"<li><b>{len(catalog.architectures)}</b> architectures</li>"
     yield "</ul>"
     if compared:
-        parts = []
-        for mark in (Mark.MISSING, Mark.EXTRA):
-            found = [
-                _plural(n, kind)
-                for kind in ("package", "version", "target")
-                if (n := catalog.counts.get(kind, {}).get(mark, 0))
-            ]
-            if found:
-                parts.append(
-                    f'<span class="sw {_CELL_CLASS[mark]}">{SYMBOL[mark]}{_WORD[mark]}</span> '
-                    f"{', '.join(found)}: {MEANING[mark]}"
-                )
+        parts = [
+            f'<span class="sw {_CELL_CLASS[mark]}">{SYMBOL[mark]}{_WORD[mark]}</span> '
+            f"{', '.join(found)}: {MEANING[mark]}"
+            for mark, found in differences(catalog)
+        ]
         if parts:
             yield f'<p class="diffs">Differences: {"; ".join(parts)}.</p>'
         else:
@@ -223,7 +210,7 @@ def _summary_table(catalog: CatalogCoverage, compared: bool) -> Iterator[str]:
     yield '<table class="summary">'
     yield (
         f"<caption>Per architecture: packages and versions of {esc(catalog.title)} "
-        f"on the server ({_plural(packages, 'package')}, {_plural(versions, 'version')} "
+        f"on the server ({plural(packages, 'package')}, {plural(versions, 'version')} "
         "in the catalog)</caption>"
     )
     head = [
@@ -244,16 +231,16 @@ def _summary_table(catalog: CatalogCoverage, compared: bool) -> Iterator[str]:
         width = 0 if not versions else round(100 * s.versions / versions)
         cells = [
             f'<th scope="row" class="mono">{esc(s.architecture.label)}</th>',
-            f'<td class="num">{_n(s.packages)}</td>',
+            f'<td class="num">{count(s.packages)}</td>',
             f'<td class="num">{percent(s.packages, packages)}</td>',
-            f'<td class="num">{_n(s.versions)}</td>',
+            f'<td class="num">{count(s.versions)}</td>',
             f'<td class="bars"><span class="bar" aria-hidden="true"><i style="width:{width}%">'
             f"</i></span>{share}</td>",
         ]
         if compared:
             cells += [
-                f'<td class="num{" m" if s.missing else ""}">{_n(s.missing)}</td>',
-                f'<td class="num{" x" if s.extra else ""}">{_n(s.extra)}</td>',
+                f'<td class="num{" m" if s.missing else ""}">{count(s.missing)}</td>',
+                f'<td class="num{" x" if s.extra else ""}">{count(s.extra)}</td>',
             ]
         yield f"<tr>{''.join(cells)}</tr>"
     yield "</tbody></table>"
@@ -275,7 +262,7 @@ def _family_css(catalog: CatalogCoverage, anchor: str) -> str:
 def _matrix(catalog: CatalogCoverage, anchor: str) -> Iterator[str]:
     yield '<table class="mx">'
     yield (
-        f"<caption>{esc(catalog.title)}: {_plural(len(catalog.packages), 'package')} by "
+        f"<caption>{esc(catalog.title)}: {plural(len(catalog.packages), 'package')} by "
         "architecture; a cell lists the versions there. Open a package to see each "
         "version.</caption>"
     )

@@ -23,7 +23,10 @@ from reconciler.output.report import (
     Mark,
     PackageRow,
     Report,
+    count,
+    differences,
     percent,
+    plural,
 )
 
 LARGE = 40
@@ -42,14 +45,6 @@ def code(text: str) -> str:
     text = " ".join(str(text).split()).replace("|", "\\|")
     fence = "``" if "`" in text else "`"
     return f"{fence}{' ' if fence == '``' else ''}{text}{' ' if fence == '``' else ''}{fence}"
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _plural(value: int, word: str) -> str:
-    return f"{_n(value)} {word}{'' if value == 1 else 's'}"
 
 
 def render_markdown(report: Report) -> str:
@@ -84,8 +79,7 @@ def _catalog(catalog: CatalogCoverage, compared: bool) -> list[str]:
     out = [f"## {md(catalog.title)}", ""]
     if catalog.absent:
         what = (
-            f"the next apply deletes it and the {_plural(catalog.size_on_server, 'object')} "
-            "below it"
+            f"the next apply deletes it and the {plural(catalog.size_on_server, 'object')} below it"
             if catalog.on_server
             else "it is not on the server"
         )
@@ -94,9 +88,9 @@ def _catalog(catalog: CatalogCoverage, compared: bool) -> list[str]:
         out += ["**Not on the server**: the files declare it, so everything in it is missing.", ""]
     where = " on the server" if compared else ""
     counts = ", ".join(
-        _plural(catalog.on_server_count(kind), kind) for kind in ("package", "version", "target")
+        plural(catalog.on_server_count(kind), kind) for kind in ("package", "version", "target")
     )
-    out += [f"{counts}{where}; {_plural(len(catalog.architectures), 'architecture')}.", ""]
+    out += [f"{counts}{where}; {plural(len(catalog.architectures), 'architecture')}.", ""]
     if compared:
         out += [_differences(catalog), ""]
     if not catalog.packages:
@@ -110,15 +104,10 @@ def _catalog(catalog: CatalogCoverage, compared: bool) -> list[str]:
 
 
 def _differences(catalog: CatalogCoverage) -> str:
-    parts = []
-    for mark in (Mark.MISSING, Mark.EXTRA):
-        found = [
-            _plural(n, kind)
-            for kind in ("package", "version", "target")
-            if (n := catalog.counts.get(kind, {}).get(mark, 0))
-        ]
-        if found:
-            parts.append(f"{SYMBOL[mark]} {', '.join(found)}: {MEANING[mark]}")
+    parts = [
+        f"{SYMBOL[mark]} {', '.join(found)}: {MEANING[mark]}"
+        for mark, found in differences(catalog)
+    ]
     if not parts:
         return "No differences: the server holds what the files declare."
     return "**Differences**: " + "; ".join(parts) + "."
@@ -132,14 +121,15 @@ def _summary_table(catalog: CatalogCoverage, compared: bool) -> list[str]:
     if compared:
         head += f" {SYMBOL[Mark.MISSING]} missing targets | {SYMBOL[Mark.EXTRA]} not declared |"
         rule += "---:|---:|"
-    out = [f"**Per architecture** ({_plural(versions, 'version')} in the catalog)", "", head, rule]
+    out = [f"**Per architecture** ({plural(versions, 'version')} in the catalog)", "", head, rule]
     for s in catalog.summaries:
+        label = code(s.architecture.label)
         row = (
-            f"| {code(s.architecture.label)} | {_n(s.packages)} | {percent(s.packages, packages)} "
-            f"| {_n(s.versions)} | {percent(s.versions, versions)} |"
+            f"| {label} | {count(s.packages)} | {percent(s.packages, packages)} "
+            f"| {count(s.versions)} | {percent(s.versions, versions)} |"
         )
         if compared:
-            row += f" {_n(s.missing)} | {_n(s.extra)} |"
+            row += f" {count(s.missing)} | {count(s.extra)} |"
         out.append(row)
     return [*out, ""]
 
@@ -240,9 +230,9 @@ def _summarised(catalog: CatalogCoverage) -> list[str]:
         rows.append((row.differs, row, short, diffs))
     rows.sort(key=lambda item: not item[0])  # differences first, then by name (stable)
     out = [
-        f"**Per package**: {_plural(complete, 'package')} of {_n(len(catalog.packages))} "
+        f"**Per package**: {plural(complete, 'package')} of {count(len(catalog.packages))} "
         f"have every version on all {archs} architectures (not listed); "
-        f"the other {_n(len(rows))}:",
+        f"the other {count(len(rows))}:",
         "",
         "| package | versions | not every version | differences |",
         "|---|---:|---|---|",

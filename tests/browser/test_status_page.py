@@ -11,29 +11,13 @@ import hashlib
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 import yaml
 
-from tests.e2e.daemon_harness import DaemonProcess
 from tests.e2e.harness import ROOT, reconcile, write_yaml
 
 from .drift import delete_target
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
-
-
-@pytest.fixture
-def daemons():
-    started: list[DaemonProcess] = []
-
-    def start(*args, **kwargs) -> DaemonProcess:
-        process = DaemonProcess(*args, **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.kill()
 
 
 def rows(page, selector: str) -> list[list[str]]:

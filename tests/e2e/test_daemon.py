@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 import yaml
 
-from .daemon_harness import DaemonProcess
 from .harness import ROOT, count_kinds, eessi_subset, server_tree, write_yaml
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
-
-
-@pytest.fixture
-def daemons():
-    started: list[DaemonProcess] = []
-
-    def start(*args, **kwargs) -> DaemonProcess:
-        process = DaemonProcess(*args, **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.kill()
 
 
 def test_converges_repairs_drift_and_follows_the_file(sim, daemons, tmp_path):
