@@ -50,6 +50,7 @@ from reconciler.core.model import (
     split_architecture,
 )
 from reconciler.desired.files import expand
+from reconciler.desired.messages import explain
 from reconciler.desired.schema import (
     CatalogSpec,
     FileShape,
@@ -58,7 +59,6 @@ from reconciler.desired.schema import (
     TargetSpec,
     VersionSpec,
     desired_json_schema,
-    explain,
 )
 from reconciler.desired.yamlsrc import MAX_BYTES, Document, FieldPath, YamlError, load_yaml
 
