@@ -5,7 +5,6 @@ committed (a 100 MB file, paths that are not files), generated in a temporary di
 from __future__ import annotations
 
 import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -20,14 +19,14 @@ EXPECTED: dict[str, dict] = yaml.safe_load((HERE / "expected.yaml").read_text())
 CASES = sorted(p.name for p in HERE.glob("*.yaml") if p.name != "expected.yaml")
 
 
-def refuse(paths: list[Path]) -> tuple[list[str], float, int]:
-    """The problems, the seconds taken and the peak of Python memory while loading."""
+def refuse(paths: list[Path]) -> tuple[list[str], int]:
+    """The problems and the peak of Python memory while loading (bounded work shows as bounded
+    memory; the time it takes belongs to no test: machines are shared and noisy)."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(InputError) as info:
             load_desired(paths)
-        return info.value.problems, time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+        return info.value.problems, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
@@ -40,7 +39,7 @@ def test_every_case_has_an_expectation_and_vice_versa() -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_case_is_refused_with_file_line_field_and_message(name: str) -> None:
     path = HERE / name
-    problems, seconds, peak = refuse([path])
+    problems, peak = refuse([path])
     want = EXPECTED[name]
     prefix = f"{path}:{want['line']}: " + (f"{want['field']}: " if want["field"] else "")
     assert problems[0].startswith(prefix), problems[0]
@@ -48,12 +47,11 @@ def test_case_is_refused_with_file_line_field_and_message(name: str) -> None:
         assert fragment in problems[0], problems[0]
     assert all(problem.startswith(f"{path}:") for problem in problems)
     assert not any("Traceback" in p or "pydantic" in p or "Input should" in p for p in problems)
-    assert seconds < 1.0
     assert peak < 16 * 2**20
 
 
 def test_the_corpus_at_once_reports_every_file(tmp_path: Path) -> None:
-    problems, _, _ = refuse([HERE / name for name in CASES])
+    problems, _ = refuse([HERE / name for name in CASES])
     named = {problem.split(":", 1)[0] for problem in problems}
     assert named == {str(HERE / name) for name in CASES}
 
@@ -63,9 +61,9 @@ def test_a_100_mb_file_is_refused_unread(tmp_path: Path) -> None:
     with path.open("wb") as handle:  # real content at the start, the rest sparse
         handle.write(b'catalogs:\n  - {name: EESSI, version: "2023.06"}\n')
         handle.truncate(100 * 2**20)
-    problems, seconds, peak = refuse([path])
+    problems, peak = refuse([path])
     assert problems == [f"{path}: the file is 100.0 MiB, over the 20 MiB limit"]
-    assert seconds < 0.5 and peak < 2**20
+    assert peak < 2**20  # refused unread: well under the file's size in memory
 
 
 def test_a_file_just_over_a_smaller_limit(tmp_path: Path) -> None:
@@ -79,7 +77,7 @@ def test_a_file_just_over_a_smaller_limit(tmp_path: Path) -> None:
 def test_paths_that_are_not_files(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    problems, _, _ = refuse([fifo, Path("/dev/null"), tmp_path / "missing.yaml"])
+    problems, _ = refuse([fifo, Path("/dev/null"), tmp_path / "missing.yaml"])
     assert problems == [
         f"{fifo}: is a FIFO (named pipe), not a regular file",
         "/dev/null: is a device, not a regular file",
@@ -91,7 +89,7 @@ def test_paths_that_are_not_files(tmp_path: Path) -> None:
 def test_a_fifo_inside_a_directory_is_refused_not_waited_on(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text('catalogs: [{name: A, version: "1"}]\n')
     os.mkfifo(tmp_path / "b.yaml")
-    problems, _, _ = refuse([tmp_path])
+    problems, _ = refuse([tmp_path])
     assert problems == [f"{tmp_path / 'b.yaml'}: is a FIFO (named pipe), not a regular file"]
 
 
@@ -99,7 +97,6 @@ def test_a_flat_file_at_the_size_limit_stays_bounded(tmp_path: Path) -> None:
     path = tmp_path / "flat.yaml"
     count = 3_000_000  # ~6 MB: three times the value limit
     path.write_text("catalogs: [" + "a," * (count - 1) + "a]\n")
-    start = time.perf_counter()
-    with pytest.raises(InputError, match="more than 1,000,000 values in one file"):
-        load_desired([path])
-    assert time.perf_counter() - start < 10
+    problems, peak = refuse([path])
+    assert any("more than 1,000,000 values in one file" in p for p in problems)
+    assert peak < 400 * 2**20  # stopped at the limit, not after building 3,000,000 values

@@ -11,7 +11,6 @@ to tests/artifacts/ (git-ignored).
 from __future__ import annotations
 
 import json
-import time
 
 import yaml
 
@@ -193,14 +192,10 @@ def test_the_full_eessi_report_stays_usable(sim, browser, tmp_path):
     delete_target(server.api_url, server.staff_token, "GROMACS", "2024.4", "amd/zen3")
 
     out = tmp_path / "eessi.html"
-    started = time.monotonic()
     done = reconcile(server, "report", "-f", str(desired_file), "--out", str(out))
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     assert "1 difference(s)" in done.stderr
-    size = out.stat().st_size
-    print(f"full EESSI report: {size / 1024:.0f} KiB, command {elapsed:.2f} s")
-    assert size < 1_500_000
+    assert out.stat().st_size < 1_500_000  # its speed: bench/report.py, not here
     markdown = reconcile(server, "report", "-f", str(desired_file), "--format", "markdown")
     assert markdown.returncode == 0, markdown.stderr
     assert len(markdown.stdout.encode()) < 65_536  # a forge comment's limit
@@ -209,8 +204,6 @@ def test_the_full_eessi_report_stays_usable(sim, browser, tmp_path):
 
     url = out.as_uri()
     page = browser.page(1280, 900).goto(url)
-    print(f"loaded in the browser in {page.load_seconds:.2f} s")
-    assert page.load_seconds < 5
     assert page.requests() == [url] and page.problems() == []
     assert page.evaluate("document.querySelectorAll('tbody[data-name]').length") == 654
     page.screenshot("report-eessi.png")
@@ -244,12 +237,10 @@ def test_the_full_eessi_report_stays_usable(sim, browser, tmp_path):
     )
     assert left[0] > 0 and abs(left[1]) < 1
 
-    took = page.evaluate(
-        "(() => {const t = performance.now(); const f = document.getElementById('filter');"
-        "f.value = 'gromacs'; f.dispatchEvent(new Event('input'));"
-        "void document.body.offsetHeight; return performance.now() - t})()"
+    page.evaluate(
+        "(() => {const f = document.getElementById('filter');"
+        "f.value = 'gromacs'; f.dispatchEvent(new Event('input'))})()"
     )
-    assert took < 500
     assert page.evaluate("document.getElementById('fc').innerText") == "1 of 654 packages shown"
     assert visible_packages(page) == 1
     assert page.problems() == []
