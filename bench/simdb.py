@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core import dialect
-from reconciler.core.model import DesiredState, Key, Kind
-from reconciler.engine.apply import PARENT_FIELD
+from reconciler.core.model import PARENT_FIELD, DesiredState, Key, Kind
 from reconciler.sim.kinds import KINDS, detail_url
 from reconciler.sim.serializers import LEGACY, encode, schemas, validate
 from reconciler.sim.store import Store

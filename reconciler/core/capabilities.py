@@ -24,11 +24,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.core import dialect as dialects
-from reconciler.core.model import DesiredState, Key, Kind
+from reconciler.core.model import PARENT_FIELD, DesiredState, Key, Kind
 from reconciler.core.plan import Action, Change, Plan
 
-#: The field of a create's body that links it to its parent.
-PARENT_FIELD = {Kind.PACKAGE: "catalog", Kind.VERSION: "package", Kind.TARGET: "version"}
 LOADERS_NOTE = "Waldur fills them with its own loaders"
 
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 URL_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
 MAX_URL = 2048  # Django's URLValidator.max_length (the field's own limit is lower)
+URL_FIELD_LENGTH = 200  # the max_length of Waldur's URL fields (source_url, homepage)
 
 _UL = "\u00a1-\uffff"  # Django's "unicode letters" range
 _IPV4 = r"(?:0|25[0-5]|2[0-4]\d|1\d?\d?|[1-9]\d?)(?:\.(?:0|25[0-5]|2[0-4]\d|1\d?\d?|[1-9]\d?)){3}"
@@ -57,6 +58,11 @@ def is_valid_url(value: str) -> bool:
     host = netloc.rpartition("@")[2]
     host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
     return len(host) <= 253
+
+
+def acceptable_url(value: str) -> bool:
+    """True for a URL a Waldur URL field stores: valid, short enough, no control character."""
+    return len(value) <= URL_FIELD_LENGTH and bad_character(value) is None and is_valid_url(value)
 
 
 def url_problem(value: str) -> str | None:

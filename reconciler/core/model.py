@@ -78,6 +78,15 @@ VALUE_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.OFFERING_LINK: ("enabled_cpu_family", "enabled_cpu_microarchitectures"),
 }
 
+#: The field of a create's body that links it to its parent (a hyperlink).
+PARENT_FIELD: dict[Kind, str] = {
+    Kind.PACKAGE: "catalog",
+    Kind.VERSION: "package",
+    Kind.TARGET: "version",
+}
+#: Value fields that hold a URL (Django URLFields on the server).
+URL_FIELDS = frozenset({"homepage", "source_url"})
+
 #: Length of a full key tuple per kind.
 KEY_LENGTH: dict[Kind, int] = {
     Kind.CATALOG: 3,

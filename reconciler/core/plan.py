@@ -23,6 +23,8 @@ from typing import Any
 
 from reconciler.core.model import (
     KEY_LENGTH,
+    URL_FIELDS,
+    VALUE_FIELDS,
     CatalogPolicy,
     DesiredState,
     Key,
@@ -32,13 +34,12 @@ from reconciler.core.model import (
     format_key,
 )
 
-URL_FIELDS = frozenset({"homepage", "source_url"})
 NULLABLE_TEXT = frozenset({"description", "homepage", "source_url", "path", "release_date"})
 #: Length of the parent's key parts, per kind: the loops below look parents and catalogs up by
 #: slices of `Key.parts` (plain tuples) instead of building a `Key` per record.
 _PARENT_LENGTH = {kind: KEY_LENGTH[kind.parent] for kind in Kind if kind.parent is not None}
-#: List fields whose order means nothing (compared as sets).
-UNORDERED = frozenset({"enabled_cpu_family", "enabled_cpu_microarchitectures"})
+#: List fields whose order means nothing (compared as sets): an offering link's CPU lists.
+UNORDERED = frozenset(VALUE_FIELDS[Kind.OFFERING_LINK])
 
 
 class Action(StrEnum):

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic import StringConstraints as Len
 
-from reconciler.core.fieldrules import bad_character, url_problem
+from reconciler.core.fieldrules import URL_FIELD_LENGTH, bad_character, url_problem
 from reconciler.core.model import (
     CATALOG_TYPES,
     DEFAULT_CATALOG_TYPE,
@@ -201,7 +201,7 @@ Text = Annotated[str, Len(max_length=100_000), AfterValidator(_lines)]
 # As the server's URLField: Django's URLValidator (http, https, ftp, ftps), 200 characters.
 # Waldur's own loaders store whatever upstream lists (EESSI has homepages such as "(none)"):
 # the importers drop those, and an export leaves them out (unmanaged).
-Url = Annotated[str, Len(max_length=200), AfterValidator(_check_url)]
+Url = Annotated[str, Len(max_length=URL_FIELD_LENGTH), AfterValidator(_check_url)]
 ARCH_PATTERN = f"^{_PART}/{_PART}(/{_PART})*$"
 ArchitectureText = Annotated[
     str,

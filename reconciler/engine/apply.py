@@ -1,14 +1,16 @@
 """Apply a plan: the only module that writes.
 
-Level by level with a barrier between levels (catalogs, packages, versions, targets for creates
-and updates; then deletes bottom-up), at most `concurrency` requests in flight, one result per
-change: `done`, `failed`, `skipped` (its parent was not created) or `not_attempted` (the server
-refuses this kind of write, or the run was interrupted).
+Level by level with a barrier between levels (catalogs, packages, versions, targets, then
+offering links, for creates and updates; then deletes bottom-up), at most `concurrency`
+requests in flight, one result per change: `done`, `failed`, `skipped` (its parent was not
+created), `not_attempted` (the server refused this kind of write, or the run was interrupted)
+or `not_applicable` (the plan says the server will not take it: never sent).
 
-Inside a level, each group of like writes (e.g. "create version") starts with one canary
-request: a server that refuses that write (current upstream Waldur answers a POST of a version
-with HTTP 500 and ignores its PATCH) is found after a few sequential attempts, not after a
-burst, and the rest of the group is reported `not_attempted` with the reason.
+Writes of a kind (its creates and updates together; its deletes apart) start with canaries,
+one request at a time: a server that refuses them (current upstream Waldur answers a POST of a
+version with HTTP 500 and ignores its PATCH) is found by its first refusal — only where the
+plan could not read the server's capabilities — and no new write of that kind starts after
+it; the rest are reported `not_attempted` with the reason.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ApiError, ExitCode, NotFound, OutcomeUnknown
 from reconciler.core.log import get_logger
-from reconciler.core.model import Key, Kind
+from reconciler.core.model import PARENT_FIELD, Key, Kind
 from reconciler.core.plan import Action, Change, Plan, same
 from reconciler.core.urls import uuid_of
 from reconciler.remote.client import WaldurClient
@@ -32,7 +34,6 @@ from reconciler.remote.offerings import LINK_FIELDS, action_url, offerings_url
 
 log = get_logger("reconciler.apply")
 
-PARENT_FIELD = {Kind.PACKAGE: "catalog", Kind.VERSION: "package", Kind.TARGET: "version"}
 #: Refusals of a kind's writes after which no new write of that kind starts in this run.
 REFUSE_AFTER = 1
 _RESENDS = 2
@@ -81,7 +82,8 @@ class Refused(Exception):
 
 @dataclass
 class _Group:
-    """Like writes (same kind and action): tracks whether the server refuses them."""
+    """The writes of one kind (creates and updates), or its deletes: whether the server
+    refuses them."""
 
     label: str
     refusals: int = 0
@@ -288,9 +290,7 @@ class Applier:
         through the offering the link belongs to (the key's offering; for updates and
         deletes the offering it was read from)."""
         offering = change.key.parts[3]
-        wanted = {
-            name: list(value) for name, value in (change.after or {}).items() if name in LINK_FIELDS
-        }
+        wanted = {name: list((change.after or {}).get(name) or []) for name in LINK_FIELDS}
         try:
             if change.action is Action.CREATE:
                 catalog_url = self._parent_url(change)

@@ -29,12 +29,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 from reconciler.core.errors import InputError
-from reconciler.core.model import DesiredState, Key, Kind, ObservedState, Record
+from reconciler.core.model import VALUE_FIELDS, DesiredState, Key, Kind, ObservedState, Record
 from reconciler.remote.client import WaldurClient
 
 PATH = "marketplace-provider-offerings/"
 FIELDS = ("uuid", "url", "name", "customer_name", "software_catalogs")
-LINK_FIELDS = ("enabled_cpu_family", "enabled_cpu_microarchitectures")
+LINK_FIELDS = VALUE_FIELDS[Kind.OFFERING_LINK]
 
 
 @dataclass

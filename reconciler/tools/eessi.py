@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.fieldrules import bad_character, is_valid_url
+from reconciler.core.fieldrules import acceptable_url, bad_character
 from reconciler.core.model import DEFAULT_CATALOG_TYPE
 from reconciler.tools import compact
 
@@ -33,7 +33,6 @@ _PATH = re.compile(
     r"^/cvmfs/(?P<repo>[^/]+)/versions/(?P<eessi>[^/]+)/software/linux/"
     r"(?P<family>[^/]+)/(?P<micro>.+)$"
 )
-MAX_URL = 200  # the server's URLField max_length
 
 
 class EessiFormatError(ValueError):
@@ -92,7 +91,7 @@ def convert(data: dict[str, Any], *, name: str = "EESSI") -> dict[str, Any]:
         if description:
             package["description"] = _printable(description)
         homepage = str(spec.get("homepage") or "").strip()
-        if len(homepage) <= MAX_URL and is_valid_url(homepage):
+        if acceptable_url(homepage):
             package["homepage"] = homepage  # EESSI also lists "None", "(none)", "hhttps://…"
         package["versions"] = versions
         packages.append(package)

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.errors import ApiError, AuthError, InputError, NotFound, ReconcileError
-from reconciler.core.fieldrules import bad_character, is_valid_url
+from reconciler.core.fieldrules import acceptable_url, bad_character
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
+    URL_FIELDS,
     CatalogPolicy,
     DesiredState,
     Key,
@@ -62,8 +63,6 @@ _DEFAULTS: dict[str, Any] = {
     "metadata": {},
 }
 _ALWAYS = frozenset({"description", "source_url", "auto_update_enabled"})  # catalog level
-URL_FIELDS = frozenset({"homepage", "source_url"})
-MAX_URL = 200
 
 
 def parse_selectors(values: Iterable[str] | str | None) -> list[tuple[str, str | None]]:
@@ -163,7 +162,7 @@ def writable(name: str, value: Any) -> bool:
     if not isinstance(value, str) or not value:
         return True
     if name in URL_FIELDS:
-        return len(value) <= MAX_URL and bad_character(value) is None and is_valid_url(value)
+        return acceptable_url(value)
     return bad_character(value, multiline=True) is None
 
 
