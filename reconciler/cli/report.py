@@ -43,12 +43,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
         desired = load(args.files)
     with WaldurClient(settings.client_config()) as client:
-        if desired is not None:
-            observed = observe(client, desired, settings.api_dialect)
-        else:
-            selectors = export.parse_selectors(settings.catalog or None)
-            chosen = export.select_catalogs(client, selectors)
-            observed = observe(client, chosen, settings.api_dialect)
+        scope = desired or export.select_catalogs(
+            client, export.parse_selectors(settings.catalog or None)
+        )
+        observed = observe(client, scope, settings.api_dialect)
         source = public_url(client.api_url)
     notes = []
     if not observed.complete:

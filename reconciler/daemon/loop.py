@@ -29,11 +29,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reconciler.core.errors import ExitCode, InputError, ReconcileError
-from reconciler.core.model import DesiredState, Kind
-from reconciler.core.plan import Action
+from reconciler.core.model import DesiredState
 from reconciler.daemon.http import StatusServer
 from reconciler.daemon.metrics import DaemonMetrics
-from reconciler.daemon.status import StatusBook
+from reconciler.daemon.status import StatusBook, drift_by_kind
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
 from reconciler.remote.client import WaldurClient
@@ -223,11 +222,8 @@ class Daemon:
 
     def _record(self, outcome: Outcome) -> str:
         plan = outcome.plan
-        drift = {kind: 0 for kind in Kind}
-        for change in plan.changes:
-            drift[change.kind] += 1 + (change.cascade if change.action is Action.DELETE else 0)
-        for kind, count in drift.items():
-            self.metrics.drift.labels(kind.label).set(count)
+        for label, count in drift_by_kind(plan.changes).items():
+            self.metrics.drift.labels(label).set(count)
         log.info("plan", **plan.summary(), dialect=plan.dialect, complete=plan.complete)
         if outcome.refusal is not None:
             self._fail(outcome.refusal)
