@@ -18,13 +18,13 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP) lint-ci
-	$(BIN)/ruff check reconciler tests bench examples
+	$(BIN)/ruff check reconciler waldur_sim tests bench examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) lint-ci
-	$(BIN)/ruff check reconciler tests bench examples
-	$(BIN)/ruff format --check reconciler tests bench examples
+	$(BIN)/ruff check reconciler waldur_sim tests bench examples
+	$(BIN)/ruff format --check reconciler waldur_sim tests bench examples
 	$(BIN)/lint-imports --no-cache
 
 # The pipeline files, the action and the Dockerfile, by the ecosystem's own linters (offline:

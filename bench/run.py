@@ -61,9 +61,9 @@ from reconciler.desired.loader import load_desired  # noqa: E402
 from reconciler.output import logs  # noqa: E402
 from reconciler.remote.client import ClientConfig, WaldurClient  # noqa: E402
 from reconciler.remote.observe import observe  # noqa: E402
-from reconciler.sim.launcher import SimProcess  # noqa: E402
 from reconciler.tools import eessi  # noqa: E402
 from tests.datafiles import EESSI_FULL, data_file  # noqa: E402
+from waldur_sim.launcher import SimProcess  # noqa: E402
 
 SNAPSHOTS = {
     "full": data_file(*EESSI_FULL),

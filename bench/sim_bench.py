@@ -29,10 +29,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
-from reconciler.sim.launcher import SimProcess
-from reconciler.sim.store import Store
 from tests.datafiles import EESSI_FULL, data_file
+from waldur_sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
+from waldur_sim.launcher import SimProcess
+from waldur_sim.store import Store
 
 EESSI = data_file(*EESSI_FULL)
 TARGETS = "marketplace-software-targets/"

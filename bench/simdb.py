@@ -15,9 +15,9 @@ from typing import Any
 
 from reconciler.core import dialect
 from reconciler.core.model import PARENT_FIELD, DesiredState, Key, Kind
-from reconciler.sim.kinds import KINDS, detail_url
-from reconciler.sim.serializers import LEGACY, encode, schemas, validate
-from reconciler.sim.store import Store
+from waldur_sim.kinds import KINDS, detail_url
+from waldur_sim.serializers import LEGACY, encode, schemas, validate
+from waldur_sim.store import Store
 
 _BASE = "http://waldur-sim.invalid"  # only the path of a hyperlink is resolved
 

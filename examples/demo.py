@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reconciler.sim.launcher import SimProcess
+from waldur_sim.launcher import SimProcess
 
 HERE = Path(__file__).resolve().parent
 OFFERINGS = ("--offering", "HPC cluster A", "--offering", "HPC cluster B")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from reconciler.sim.launcher import SimProcess
+from waldur_sim.launcher import SimProcess
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.sim.launcher import SimProcess
 from tests.e2e.daemon_harness import DaemonProcess
 from tests.e2e.harness import ROOT, reconcile
+from waldur_sim.launcher import SimProcess
 
 from .chromium import ARTIFACTS, Browser, find_chromium
 from .drift import add_package, delete_target

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import yaml
 
-from reconciler.sim.launcher import SimProcess
 from tests.datafiles import data_file
+from waldur_sim.launcher import SimProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 RECONCILE = str(Path(sys.executable).with_name("reconcile"))

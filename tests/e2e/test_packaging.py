@@ -78,13 +78,13 @@ def test_the_wheel_has_every_subpackage_the_scripts_the_licence_and_the_readme(d
     packages = {
         p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "reconciler").rglob("__init__.py")
     }
-    assert "reconciler/sim" in packages and len(packages) >= 10
+    assert "waldur_sim" in packages and len(packages) >= 10
     for package in packages:
         assert f"{package}/__init__.py" in names, package
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "reconciler").rglob("*.py")}
     assert modules <= names
     assert "reconcile = reconciler.cli.main:entry" in entry_points
-    assert "waldur-sim = reconciler.sim.server:main" in entry_points
+    assert "waldur-sim = waldur_sim.server:main" in entry_points
     assert f"{info}/licenses/LICENSE" in names
     assert metadata["License-Expression"] == "MIT"
     assert metadata["License-File"] == "LICENSE"
@@ -106,7 +106,7 @@ def test_the_wheel_installed_alone_runs_its_commands(dist, tmp_path):
     site = run(python, "-c", purelib, cwd=tmp_path)
     (Path(site.stdout.strip()) / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
 
-    imported = "import reconciler.sim.server as s; print(s.__file__)"
+    imported = "import waldur_sim.server as s; print(s.__file__)"
     where = run(python, "-c", imported, cwd=tmp_path)
     assert where.stdout.startswith(str(venv))  # the wheel's copy, not the checkout's
     done = run(venv / "bin" / "reconcile", "validate", "-f", ROOT / "examples" / "targets.yaml",

@@ -18,7 +18,7 @@ import pytest
 
 from reconciler.core.model import Kind
 from reconciler.remote.client import PAGE_SIZE, ClientConfig, WaldurClient
-from reconciler.sim.launcher import SimProcess
+from waldur_sim.launcher import SimProcess
 
 from .harness import reconcile, server_tree, sim_stats, write_yaml, writes
 

@@ -9,9 +9,9 @@ from reconciler.core.model import DesiredState, Key, Kind, ObservedState, Record
 from reconciler.core.plan import Plan, make_plan, normalise
 from reconciler.desired.loader import load_desired
 from reconciler.output.render import render_json
-from reconciler.sim import serializers as sim_serializers
-from reconciler.sim.app import MAX_BODY_BYTES
-from reconciler.sim.kinds import KINDS as SIM_KINDS
-from reconciler.sim.kinds import detail_url
-from reconciler.sim.launcher import SimProcess
-from reconciler.sim.validation import FieldType, ValidationFailed
+from waldur_sim import serializers as sim_serializers
+from waldur_sim.app import MAX_BODY_BYTES
+from waldur_sim.kinds import KINDS as SIM_KINDS
+from waldur_sim.kinds import detail_url
+from waldur_sim.launcher import SimProcess
+from waldur_sim.validation import FieldType, ValidationFailed

@@ -23,7 +23,7 @@ without aliases: the loader refuses them), so YAML escapes carry what a file can
 - `drifted(doc)`: `doc` edited as between two runs (creates, updates and deletes).
 
 The limits are written here independently of the code under test (they are the server's, as
-reconciler/sim/serializers.py and the README give them), so a limit that drifts is caught.
+waldur_sim/serializers.py and the README give them), so a limit that drifts is caught.
 """
 
 from __future__ import annotations

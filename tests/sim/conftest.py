@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
 from tests.sim.recording import SIM_ARGS, Recording, play
+from waldur_sim.launcher import SimProcess
 
 
 @pytest.fixture(scope="session")

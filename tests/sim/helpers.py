@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.sim.launcher import SimProcess
+from waldur_sim.launcher import SimProcess
 
 SEGMENTS = {
     "catalog": "marketplace-software-catalogs",

@@ -29,9 +29,6 @@ from typing import Any
 
 import httpx
 
-from reconciler.sim.auth import OTHER_PROVIDER, PROVIDER
-from reconciler.sim.launcher import SimProcess
-from reconciler.sim.offering_render import CATEGORY_TITLE
 from tests.sim.helpers import Api
 from tests.sim.samples import (
     RECORDED_BASE,
@@ -43,6 +40,9 @@ from tests.sim.samples import (
     normalize,
     replay,
 )
+from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
+from waldur_sim.launcher import SimProcess
+from waldur_sim.offering_render import CATEGORY_TITLE
 
 OFFERING_A = "Peer HPC cluster"
 OFFERING_B = "Other HPC cluster"

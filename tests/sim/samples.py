@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler.sim.launcher import SimProcess
+from waldur_sim.launcher import SimProcess
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "api_samples"
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import FORBIDDEN, INVALID_TOKEN, NOT_PROVIDED, SEGMENTS, Api
+from waldur_sim.launcher import SimProcess
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import FORBIDDEN, NOT_PROVIDED, Api
 from tests.sim.recording import Recording, assert_as_recorded
 from tests.sim.samples import load
+from waldur_sim.launcher import SimProcess
 
 CPU_TARGET_SAMPLES = (61, 62, 64, 65, 66, 67, 68, 69, 70, 114)
 

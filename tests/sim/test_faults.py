@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api, unique
 from tests.waiting import wait_until
+from waldur_sim.launcher import SimProcess
 
 FAULTS = {500, 502, 503, 504}
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
+from waldur_sim.launcher import SimProcess
 
 EESSI = "/cvmfs/software.eessi.io/versions/2023.06/software/linux"
 TREE: dict[tuple[str, str, str], dict[str, dict[tuple[str, str], list[tuple[str, str]]]]] = {

@@ -40,9 +40,9 @@ from waldur_api_client.models import (
     SoftwareCatalogCpuTarget,
 )
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
 from tests.sim.samples import load
+from waldur_sim.launcher import SimProcess
 
 
 def client_of(sim: SimProcess, token: str) -> AuthenticatedClient:

@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.sim.auth import OTHER_PROVIDER, PROVIDER
-from reconciler.sim.launcher import SimProcess, SimProcessError
-from reconciler.sim.server import main
 from tests.sim.helpers import NOT_PROVIDED, UUID_RE, Api, unique
 from tests.sim.recording import OFFERING_A, OFFERING_B, Recording, assert_as_recorded
 from tests.sim.samples import load
+from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
+from waldur_sim.launcher import SimProcess, SimProcessError
+from waldur_sim.server import main
 
 #: Offering lists and details: before any link (08), after the links were added (29 to 45),
 #: updated (60), removed (88, 90, 94) and their catalog deleted (117, 119, 120).

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import NOT_PROVIDED, SEGMENTS, Api, unique
 from tests.sim.samples import compared_headers, load, replay
+from waldur_sim.launcher import SimProcess
 
 KINDS = tuple(SEGMENTS)
 #: Sample numbers of OPTIONS on the four list endpoints: (staff, non-staff, anonymous).

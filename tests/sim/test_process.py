@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess, SimProcessError
 from tests.sim.helpers import Api
+from waldur_sim.launcher import SimProcess, SimProcessError
 
 
 def test_it_prints_exactly_one_ready_line(sim: Any) -> None:
@@ -72,7 +72,7 @@ def test_a_busy_port_is_a_clear_error() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "reconciler.sim", "--port", str(port)],
+            [sys.executable, "-m", "waldur_sim", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,
@@ -86,7 +86,7 @@ def test_equal_tokens_are_refused() -> None:
         [
             sys.executable,
             "-m",
-            "reconciler.sim",
+            "waldur_sim",
             "--port",
             "0",
             "--staff-token",

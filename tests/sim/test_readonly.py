@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
+from waldur_sim.launcher import SimProcess
 
 Tree = dict[str, dict[str, Any]]
 

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import Api
 from tests.sim.samples import (
     RECORDED_BASE,
@@ -34,6 +33,7 @@ from tests.sim.samples import (
     normalize,
     replay,
 )
+from waldur_sim.launcher import SimProcess
 
 CATALOG_SAMPLES = (1, 3, 4, 5, 6)
 TARGETS = (  # as upstream's ORM wrote them for the recording (see sample 07)

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from reconciler.sim.launcher import SimProcess
-from reconciler.sim.store import SCHEMA_VERSION, Store
 from tests.sim.helpers import Api
+from waldur_sim.launcher import SimProcess
+from waldur_sim.store import SCHEMA_VERSION, Store
 
 
 def test_current_catalogs_store_update_errors(current_api: Api) -> None:

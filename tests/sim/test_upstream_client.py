@@ -66,8 +66,8 @@ from waldur_api_client.models import (
     SoftwareVersion,
 )
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import unique
+from waldur_sim.launcher import SimProcess
 
 #: Open JSON objects in the models: their `additional_properties` are their content.
 OPEN_MODELS = ("Metadata", "Dependencies", "SoftwareModule", "SoftwareToolchain")

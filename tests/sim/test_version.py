@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.sim.launcher import SimProcess
 from tests.sim.helpers import NOT_PROVIDED
 from tests.sim.samples import compared_headers, load, replay
+from waldur_sim.launcher import SimProcess
 
 
 @pytest.fixture(params=["legacy", "recorded"])

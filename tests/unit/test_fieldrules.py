@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.core import fieldrules
-from reconciler.sim import validation as sim_validation
+from waldur_sim import validation as sim_validation
 
 DJANGO = URLValidator(schemes=["http", "https", "ftp", "ftps"])  # URLField's defaults
 

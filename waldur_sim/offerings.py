@@ -25,16 +25,16 @@ import sqlite3
 from typing import Any
 from urllib.parse import parse_qs
 
-from reconciler.sim import offering_render as render
-from reconciler.sim import offering_store as sql
-from reconciler.sim.auth import User, require_staff, require_user
-from reconciler.sim.faults import WRITE_METHODS
-from reconciler.sim.filters import QueryError
-from reconciler.sim.kinds import Route, View
-from reconciler.sim.offering_meta import cpu_targets_options, offering_options
-from reconciler.sim.pagination import InvalidPage, link_header, paginate
-from reconciler.sim.request import Request, parse_body
-from reconciler.sim.responses import (
+from waldur_sim import offering_render as render
+from waldur_sim import offering_store as sql
+from waldur_sim.auth import User, require_staff, require_user
+from waldur_sim.faults import WRITE_METHODS
+from waldur_sim.filters import QueryError
+from waldur_sim.kinds import Route, View
+from waldur_sim.offering_meta import cpu_targets_options, offering_options
+from waldur_sim.pagination import InvalidPage, link_header, paginate
+from waldur_sim.request import Request, parse_body
+from waldur_sim.responses import (
     JSON_TYPE,
     HttpError,
     Response,
@@ -43,9 +43,9 @@ from reconciler.sim.responses import (
     json_response,
     server_error,
 )
-from reconciler.sim.serializers import check_body
-from reconciler.sim.store import Store
-from reconciler.sim.validation import (
+from waldur_sim.serializers import check_body
+from waldur_sim.store import Store
+from waldur_sim.validation import (
     NULL,
     REQUIRED,
     Field,

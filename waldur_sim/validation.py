@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from reconciler.sim.kinds import View, resolve
+from waldur_sim.kinds import View, resolve
 
 Detail = list[str] | dict[str, list[str]]
 

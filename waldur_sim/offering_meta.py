@@ -14,8 +14,8 @@ and `type` are writable).
 
 from __future__ import annotations
 
-from reconciler.sim.metadata import PARSES, RENDERS
-from reconciler.sim.offering_fields import Info, offering_fields
+from waldur_sim.metadata import PARSES, RENDERS
+from waldur_sim.offering_fields import Info, offering_fields
 
 _DESCRIPTION = (
     "This viewset enables uniform implementation of resource import.\n\n"

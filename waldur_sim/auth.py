@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.sim.responses import HttpError, detail
+from waldur_sim.responses import HttpError, detail
 
 DEFAULT_STAFF_TOKEN = "sim-staff-token"
 DEFAULT_USER_TOKEN = "sim-user-token"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.sim.responses import JSON_TYPE, HttpError, detail
+from waldur_sim.responses import JSON_TYPE, HttpError, detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
     with SimProcess("--dialect", "current") as sim:
         httpx.get(sim.api_url + "marketplace-software-catalogs/")
 
-The child is `python -m reconciler.sim --host 127.0.0.1 --port 0 …` with the tokens passed in
+The child is `python -m waldur_sim --host 127.0.0.1 --port 0 …` with the tokens passed in
 its environment (never on its command line). `start()` waits for the one line the server prints
 when it is ready and learns the port from it; if the server exits or stays silent, the error
 says so and includes what it wrote to stderr. Both output pipes are drained by threads, so the
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from reconciler.sim.auth import DEFAULT_OWNER_TOKEN, DEFAULT_STAFF_TOKEN, DEFAULT_USER_TOKEN
+from waldur_sim.auth import DEFAULT_OWNER_TOKEN, DEFAULT_STAFF_TOKEN, DEFAULT_USER_TOKEN
 
 _READY = re.compile(r"^waldur-sim listening on (http://\S+?)/api/$")
 
@@ -98,7 +98,7 @@ class SimProcess:
     def start(self) -> SimProcess:
         if self._process is not None:
             raise SimProcessError("waldur-sim is already started")
-        command = [sys.executable, "-m", "reconciler.sim", "--host", "127.0.0.1", "--port", "0"]
+        command = [sys.executable, "-m", "waldur_sim", "--host", "127.0.0.1", "--port", "0"]
         env = dict(os.environ if self._env is None else self._env)
         env["WALDUR_SIM_STAFF_TOKEN"] = self.staff_token
         env["WALDUR_SIM_USER_TOKEN"] = self.user_token

@@ -15,9 +15,9 @@ import json
 from sqlite3 import Row
 from typing import Any
 
-from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo, detail_url
-from reconciler.sim.serializers import CATALOG_TYPES, CPU_RESTRICTABLE, LEGACY
-from reconciler.sim.store import TREE_TARGET, Tree
+from waldur_sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo, detail_url
+from waldur_sim.serializers import CATALOG_TYPES, CPU_RESTRICTABLE, LEGACY
+from waldur_sim.store import TREE_TARGET, Tree
 
 _DISPLAY = dict(CATALOG_TYPES)
 _EMPTY_JSON = {"{}": dict, "[]": list}

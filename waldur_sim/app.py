@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
-from reconciler.sim.auth import (
+from waldur_sim.auth import (
     DEFAULT_OWNER_TOKEN,
     DEFAULT_STAFF_TOKEN,
     DEFAULT_USER_TOKEN,
@@ -30,9 +30,9 @@ from reconciler.sim.auth import (
     require_staff,
     require_user,
 )
-from reconciler.sim.faults import WRITE_METHODS, Faults, Stats
-from reconciler.sim.filters import QueryBuilder, QueryError
-from reconciler.sim.kinds import (
+from waldur_sim.faults import WRITE_METHODS, Faults, Stats
+from waldur_sim.filters import QueryBuilder, QueryError
+from waldur_sim.kinds import (
     KINDS,
     OFFERING_VIEWS,
     PACKAGE,
@@ -42,12 +42,12 @@ from reconciler.sim.kinds import (
     collection_url,
     resolve,
 )
-from reconciler.sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
-from reconciler.sim.offerings import OfferingViews, allow
-from reconciler.sim.pagination import InvalidPage, link_header, paginate
-from reconciler.sim.render import Renderer
-from reconciler.sim.request import Request, parse_body
-from reconciler.sim.responses import (
+from waldur_sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
+from waldur_sim.offerings import OfferingViews, allow
+from waldur_sim.pagination import InvalidPage, link_header, paginate
+from waldur_sim.render import Renderer
+from waldur_sim.request import Request, parse_body
+from waldur_sim.responses import (
     HTML_TYPE,
     JSON_TYPE,
     HttpError,
@@ -58,7 +58,7 @@ from reconciler.sim.responses import (
     json_response,
     server_error,
 )
-from reconciler.sim.serializers import (
+from waldur_sim.serializers import (
     LEGACY,
     Schema,
     check_body,
@@ -66,8 +66,8 @@ from reconciler.sim.serializers import (
     schemas,
     validate,
 )
-from reconciler.sim.store import Store
-from reconciler.sim.validation import ValidationFailed, parse_uuid
+from waldur_sim.store import Store
+from waldur_sim.validation import ValidationFailed, parse_uuid
 
 MAX_BODY_BYTES = 1024 * 1024
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from reconciler.sim.kinds import KindInfo
-from reconciler.sim.serializers import CATALOG_TYPES, CPU_ARCHITECTURE, LEGACY
-from reconciler.sim.store import ListQuery
-from reconciler.sim.validation import parse_uuid
+from waldur_sim.kinds import KindInfo
+from waldur_sim.serializers import CATALOG_TYPES, CPU_ARCHITECTURE, LEGACY
+from waldur_sim.store import ListQuery
+from waldur_sim.validation import parse_uuid
 
 #: Query parameters: every value of each name, in order.
 Params = Mapping[str, Sequence[str]]

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.sim.kinds import KindInfo
-from reconciler.sim.serializers import CURRENT, Schema
-from reconciler.sim.validation import Field, FieldType
+from waldur_sim.kinds import KindInfo
+from waldur_sim.serializers import CURRENT, Schema
+from waldur_sim.validation import Field, FieldType
 
 #: `GET /api/version/` of the upstream server the samples were recorded from.
 SERVER_VERSION = "7.0.7+g1ea6cb82.swcatalog"

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from sqlite3 import Row
 from typing import Any
 
-from reconciler.sim.kinds import OFFERINGS_SEGMENT
-from reconciler.sim.render import iso
-from reconciler.sim.serializers import CPU_RESTRICTABLE
+from waldur_sim.kinds import OFFERINGS_SEGMENT
+from waldur_sim.render import iso
+from waldur_sim.serializers import CPU_RESTRICTABLE
 
 #: The marketplace category of every offering of the sim.
 CATEGORY_TITLE = "HPC"

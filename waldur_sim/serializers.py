@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
-from reconciler.sim.validation import (
+from waldur_sim.kinds import CATALOG, PACKAGE, TARGET, VERSION, KindInfo
+from waldur_sim.validation import (
     NO_DEFAULT,
     REQUIRED,
     Field,

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.sim.kinds import KINDS, KindInfo
+from waldur_sim.kinds import KINDS, KindInfo
 
 SCHEMA_VERSION = 3
 

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sim.kinds import KINDS, OFFERING_KIND, ROOT_KIND, USER_KIND
-from reconciler.sim.responses import Response, detail, proxy_page, server_error
+from waldur_sim.kinds import KINDS, OFFERING_KIND, ROOT_KIND, USER_KIND
+from waldur_sim.responses import Response, detail, proxy_page, server_error
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

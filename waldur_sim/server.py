@@ -26,20 +26,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 
-from reconciler.sim.app import MAX_BODY_BYTES, App, Request, Settings
-from reconciler.sim.auth import (
+from waldur_sim.app import MAX_BODY_BYTES, App, Request, Settings
+from waldur_sim.auth import (
     DEFAULT_OWNER_TOKEN,
     DEFAULT_STAFF_TOKEN,
     DEFAULT_USER_TOKEN,
     OTHER_PROVIDER,
     PROVIDER,
 )
-from reconciler.sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
-from reconciler.sim.kinds import KINDS
-from reconciler.sim.offering_store import ensure_offering
-from reconciler.sim.responses import Response, detail, django_page, server_error
-from reconciler.sim.serializers import DIALECTS, LEGACY
-from reconciler.sim.store import Store, StoreError
+from waldur_sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
+from waldur_sim.kinds import KINDS
+from waldur_sim.offering_store import ensure_offering
+from waldur_sim.responses import Response, detail, django_page, server_error
+from waldur_sim.serializers import DIALECTS, LEGACY
+from waldur_sim.store import Store, StoreError
 
 LISTENING = "waldur-sim listening on {url}"
 _DISCARD_LIMIT = 64 * 1024 * 1024  # bodies up to this size are read and dropped before a 413

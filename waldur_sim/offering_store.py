@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sim.auth import Organisation, User
-from reconciler.sim.filters import QueryError
-from reconciler.sim.validation import parse_uuid
+from waldur_sim.auth import Organisation, User
+from waldur_sim.filters import QueryError
+from waldur_sim.validation import parse_uuid
 
 #: Upstream's offering states (`state` filter choices); every offering of the sim is Active.
 OFFERING_STATES = ("Draft", "Active", "Paused", "Archived")
