@@ -1,10 +1,12 @@
-# Only Python 3.11+ and make are needed; everything else is installed into .venv.
+# `make demo` needs only Python 3.11+ and make; everything else is installed into .venv.
+# `make test` also needs Chromium, git, ssh-keygen and curl: tests/prereqs.sh, its first step,
+# installs them as root with apt-get, or stops at once naming what to install.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint lint-ci dist bench clean
+.PHONY: demo test prereqs lint lint-ci dist bench clean docs docs-build docs-reference
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +19,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) lint-ci
+test: prereqs
+	$(MAKE) --no-print-directory lint-ci
 	$(BIN)/ruff check reconciler waldur_sim tests bench examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
+
+# Before anything else: what the tests need outside .venv (installed as root, or named).
+prereqs:
+	@PYTHON=$(PYTHON) sh tests/prereqs.sh
 
 lint: $(STAMP) lint-ci
 	$(BIN)/ruff check reconciler waldur_sim tests bench examples
@@ -44,8 +51,19 @@ dist: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
+# The documentation site (docs/, mkdocs.yml): served with live reload, or written to site/.
+docs: $(STAMP)
+	$(BIN)/mkdocs serve
+
+docs-build: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+# The reference pages generated from the code (tests/docs/test_reference.py checks them).
+docs-reference: $(STAMP)
+	$(BIN)/python -m tests.docs.reference
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist site *.egg-info
