@@ -1,4 +1,4 @@
-"""Make the README's screenshots: docs/report.png and docs/status.png.
+"""Make the documentation's screenshots: docs/images/report.png and docs/images/status.png.
 
     .venv/bin/python -m tests.browser.screenshots
 
@@ -11,6 +11,7 @@ installed (`apt-get install pngquant optipng`); without them the PNGs are just l
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -59,13 +60,15 @@ def optimise(path: Path) -> None:
         subprocess.run(["optipng", "-quiet", "-o2", str(path)], check=False)
 
 
-def main() -> int:
-    executable = find_chromium()
-    if executable is None:
-        sys.stderr.write("chromium not found: apt-get install chromium\n")
-        return 1
-    with tempfile.TemporaryDirectory() as tmp, SimProcess() as sim:
-        work = Path(tmp)
+IMAGES = DOCS / "images"
+#: The documentation's screenshots: (file in docs/images/, artifact name).
+SHOTS = (("report.png", "docs-report.png"), ("status.png", "docs-status.png"))
+
+
+def capture(browser: Browser, work: Path) -> dict[str, tuple[Path, str]]:
+    """The report and the status page as the docs show them: {name: (PNG, visible text)}."""
+    shots: dict[str, tuple[Path, str]] = {}
+    with SimProcess() as sim:
         desired = work / "targets.yaml"
         desired.write_text(EXAMPLE.read_text())
         # A daemon loads the example; then the server is changed behind its back, the report
@@ -81,23 +84,54 @@ def main() -> int:
             report.write_text(html.replace(sim.api_url, "https://waldur.example.org/api/"))
             assert httpx.post(daemon.url + "sync").status_code == 202
             daemon.wait_runs(2)
-            browser = Browser(executable, work / "chromium")
-            try:
-                page = browser.page(1100, 800).goto(report.as_uri())
-                page.evaluate(
-                    "document.querySelector('tbody[data-name=\"gromacs\"] summary').click()"
-                )
-                shots = [(page.screenshot("docs-report.png", full_page=True), DOCS / "report.png")]
-                status = browser.page(1100, 800).goto(daemon.url)
-                shot = status.screenshot("docs-status.png", full_page=True)
-                shots.append((shot, DOCS / "status.png"))
-            finally:
-                browser.close()
+            page = browser.page(1100, 800).goto(report.as_uri())
+            page.evaluate("document.querySelector('tbody[data-name=\"gromacs\"] summary').click()")
+            text = page.evaluate("document.body.innerText")
+            shots["report.png"] = (page.screenshot("docs-report.png", full_page=True), text)
+            status = browser.page(1100, 800).goto(daemon.url)
+            text = status.evaluate("document.body.innerText")
+            shots["status.png"] = (status.screenshot("docs-status.png", full_page=True), text)
         finally:
             daemon.kill()
-    for shot, target in shots:
+    return shots
+
+
+def _words(text: str) -> str:
+    """What a page says, without its numbers (times, durations, counts change every run)."""
+    return re.sub(r"\d+", "#", re.sub(r"[0-9a-f]{12,}", "#", text)).strip() + "\n"
+
+
+def publish(shots: dict[str, tuple[Path, str]], *, force: bool = False) -> list[Path]:
+    """Copy each screenshot into docs/images/ when what its page says changed (or when forced).
+
+    docs/images/NAME.txt keeps the page's words; a run whose page says the same leaves the
+    committed PNG alone, so the browser tests do not dirty the tree on every run.
+    """
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (shot, text) in shots.items():
+        target, words = IMAGES / name, IMAGES / (name + ".txt")
+        if not force and target.exists() and words.exists() and words.read_text() == _words(text):
+            continue
         shutil.copyfile(shot, target)
         optimise(target)
+        words.write_text(_words(text))
+        written.append(target)
+    return written
+
+
+def main() -> int:
+    executable = find_chromium()
+    if executable is None:
+        sys.stderr.write("chromium not found: apt-get install chromium\n")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        browser = Browser(executable, Path(tmp) / "chromium")
+        try:
+            shots = capture(browser, Path(tmp))
+        finally:
+            browser.close()
+    for target in publish(shots, force=True):
         print(f"{target.relative_to(ROOT)}: {target.stat().st_size / 1024:.0f} KiB")
     print(f"(the originals are in {ARTIFACTS.relative_to(ROOT)}/)")
     return 0

@@ -1,4 +1,4 @@
-"""The shell sessions of the documentation, read from its Markdown (the rules: docs/contributing.md).
+"""The shell sessions of the documentation, read from its Markdown (rules: docs/contributing.md).
 
 A page's ```console blocks hold commands (`$ ` lines; a line ending in `\\` continues on the
 next) each followed by the lines of output a reader should see. HTML comments steer the test:
@@ -13,6 +13,7 @@ the page's working directory, where it stands among the commands.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-#: The pages whose sessions run: the tutorials and the how-to guides.
+#: The pages whose sessions run: the tutorials, the how-to guides and the README.
 RUN_DIRS = ("tutorials", "how-to")
+README = ROOT / "README.md"
 #: Fences that are shell sessions or scripts: each must be run (console) or marked skip.
 SHELL_LANGS = ("console", "sh", "shell", "bash", "shell-session")
 
@@ -58,7 +60,7 @@ class Page:
 
     @property
     def name(self) -> str:
-        return self.path.relative_to(DOCS).as_posix()
+        return self.path.relative_to(ROOT).as_posix()
 
     def count(self, kind: str) -> int:
         if kind == "commands":
@@ -68,7 +70,7 @@ class Page:
 
 def pages() -> list[Path]:
     """Every page whose sessions the tests run, in a stable order."""
-    return sorted(p for d in RUN_DIRS for p in (DOCS / d).glob("*.md"))
+    return [README, *sorted(p for d in RUN_DIRS for p in (DOCS / d).glob("*.md"))]
 
 
 def parse(path: Path) -> Page:
@@ -152,7 +154,7 @@ def _commands(body: list[str], first_line: int) -> list[Command]:
             text = text[:-1] + "\n" + body[i]
         commands.append(Command(text, [], at))
         i += 1
-    for before, after in zip(commands, commands[1:], strict=False):
+    for before, after in itertools.pairwise(commands):
         before.may_fail = after.text.strip() == "echo $?"
     return commands
 

@@ -9,6 +9,7 @@ end the whole process group is terminated, background jobs included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -72,10 +73,8 @@ class Shell:
             out.append(line)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self._process.wait(timeout=15)
         except subprocess.TimeoutExpired:

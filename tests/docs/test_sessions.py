@@ -21,7 +21,7 @@ import pytest
 
 from waldur_sim.launcher import SimProcess
 
-from .sessions import DOCS, ROOT, Block, Page, missing, pages, parse
+from .sessions import ROOT, Block, Page, missing, pages, parse
 from .shell import Shell
 
 PAGES = pages()
@@ -50,7 +50,7 @@ def _environment(sim: SimProcess) -> dict[str, str]:
 
 
 def _where(page: Page, line: int) -> str:
-    return f"docs/{page.name}:{line}"
+    return f"{page.name}:{line}"
 
 
 def run_page(page: Page, workdir: Path) -> int:
@@ -103,17 +103,17 @@ def _run_block(page: Page, block: Block, shell: Shell, workdir: Path, local: obj
 
 
 def test_there_are_pages_to_run() -> None:
-    names = [p.relative_to(DOCS).as_posix() for p in PAGES]
-    assert "tutorials/waldur-sim.md" in names
-    assert sum(n.startswith("how-to/") for n in names) >= 10, names
+    names = [p.relative_to(ROOT).as_posix() for p in PAGES]
+    assert "docs/tutorials/waldur-sim.md" in names and "README.md" in names
+    assert sum(n.startswith("docs/how-to/") for n in names) >= 10, names
 
 
-@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_page_sessions_run(path: Path, tmp_path: Path, docs_counts: dict[str, int]) -> None:
     page = parse(path)
     unmarked = [b.line for b in page.blocks if b.kind == "unmarked"]
     assert not unmarked, (
-        f"docs/{page.name}: shell blocks at lines {unmarked} are neither ```console sessions "
+        f"{page.name}: shell blocks at lines {unmarked} are neither ```console sessions "
         "(run here) nor marked <!-- docs-test: skip REASON --> (see docs/contributing.md)"
     )
     ran = run_page(page, tmp_path)

@@ -76,11 +76,11 @@ def try_repo(hook: tuple[Path, dict[str, str]], repo: Path, *files: str):
     )
 
 
-def test_the_manifest_is_what_the_readme_promises():
+def test_the_manifest_is_what_the_docs_promise():
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "reconcile-validate" and hook["language"] == "python"
     assert hook["entry"] == "reconcile validate -f" and hook["require_serial"] is True
-    assert "reconcile-validate" in (ROOT / "README.md").read_text()
+    assert "reconcile-validate" in (ROOT / "docs" / "how-to" / "pre-commit.md").read_text()
 
 
 def test_the_hook_passes_the_example_and_only_takes_catalog_files(hook_repo, tmp_path):
