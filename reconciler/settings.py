@@ -410,7 +410,7 @@ def _show(value: Any) -> str:
 
 
 def options_markdown() -> str:
-    """The README's configuration table."""
+    """The configuration table of docs/reference/configuration.md."""
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for o in OPTIONS.values():
         flag = f"`{o.short}`, `{o.flag}`" if o.short else f"`{o.flag}`"

@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(p, ("eessi_repository", "log_level", "log_format"))
     _report_parser(sub, files_help)
     p = sub.add_parser("options", help="list every setting with its environment variable")
-    p.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="as a Markdown table (docs/reference/configuration.md)",
+    )
     return parser
 
 

@@ -110,7 +110,7 @@ def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     body += _files(status["desired"], now)
     body.append(
         f"<footer>This page refreshes itself every {REFRESH} s. The same data as JSON: "
-        '<a href="/status.json">/status.json</a> (fields in the README, "Status page"). '
+        '<a href="/status.json">/status.json</a> (its fields: docs/reference/daemon.md). '
         "waldur-catalog-reconciler.</footer>"
     )
     return document(TITLE, "\n".join(body), css=CSS, refresh=REFRESH)

@@ -5,7 +5,7 @@ Input: the `json_data_detail` format of EESSI's docs (``{"software": {Name: {"de
 an install path
 ``/cvmfs/<repo>/versions/<eessi version>/software/linux/<family>/[<vendor>/]<microarch>``.
 
-Mapping (documented in the README):
+Mapping (documented in docs/how-to/eessi.md):
 
 - catalog: name `EESSI`, version = the EESSI version in the paths (e.g. `2023.06`);
 - package: the software name, with its description and homepage;

@@ -127,7 +127,7 @@ def convert_file(
     header = [
         f"Converted by `reconcile import eessi` from {path.name} ({found} format, "
         f"generated {generated}).",
-        "Regenerate it rather than editing it by hand; the README says how packages,",
+        "Regenerate it rather than editing it by hand; docs/how-to/eessi.md says how packages,",
         "versions, module versions and targets are derived from EESSI's module names.",
         *SCHEMA_HINT,
     ]

@@ -21,7 +21,7 @@ from reconciler.core.errors import ConfigError
 
 SCHEMA_HINT = [
     "Editor completion and checking: `reconcile schema > catalog.schema.json`, then point",
-    "the YAML language server at it with a $schema modeline (see the README).",
+    "the YAML language server at it with a $schema modeline (docs/how-to/editor.md).",
 ]
 
 
