@@ -111,7 +111,7 @@ def parse(path: Path) -> Page:
         pending = []
         title = _TITLE.search(info)
         if skip is not None:
-            if lang not in SHELL_LANGS and not title:
+            if lang not in SHELL_LANGS and not title and not _session_like(body):
                 raise ValueError(f"{path}:{skip.line}: docs-test: skip before a {lang} block")
             skip.lang = lang
             skip.commands = _commands(body, start + 2) if lang == "console" else []
@@ -120,11 +120,16 @@ def parse(path: Path) -> Page:
             blocks.append(Block("file", start + 1, lang, path=title.group(1), content=_text(body)))
         elif lang == "console":
             blocks.append(Block("session", start + 1, lang, commands=_commands(body, start + 2)))
-        elif lang in SHELL_LANGS:
+        elif lang in SHELL_LANGS or _session_like(body):
+            # a session written as ```text (or any other fence) would escape the test
             blocks.append(Block("unmarked", start + 1, lang))
     if pending:
         raise ValueError(f"{path}:{pending[0].line}: docs-test: {pending[0].kind} before no block")
     return Page(path, sim_args, blocks)
+
+
+def _session_like(body: list[str]) -> bool:
+    return any(line.startswith("$ ") for line in body)
 
 
 def _dedent(line: str, indent: int) -> str:
