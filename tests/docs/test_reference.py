@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import yaml
 
+from reconciler.core.errors import ExitCode
+from reconciler.daemon.status import StatusBook
 from reconciler.desired.loader import desired_json_schema
 
 from .reference import EXAMPLES, PAGES
@@ -27,3 +32,25 @@ def test_every_field_example_is_that_field_in_valid_yaml():
         title, field = key.split(".")
         assert field in titles[title]["properties"], f"EXAMPLES[{key!r}]: no such field"
         assert list(yaml.safe_load(example)) == [field], f"EXAMPLES[{key!r}] is not {field}:"
+
+
+def _table_keys(page: str, header: str) -> set[str]:
+    """The `names` in the first column of the table under `header` in a docs page."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    rows = text[text.index(header) :].split("\n\n", 1)[0].splitlines()[2:]
+    return {key for row in rows for key in re.findall(r"`([\w/]+)`", row.split("|")[1])}
+
+
+def test_the_exit_code_table_is_the_code_s():
+    text = (DOCS / "reference/exit-codes.md").read_text(encoding="utf-8")
+    documented = {int(code) for code in re.findall(r"^\| (\d) \|", text, flags=re.M)}
+    assert documented == {int(code) for code in ExitCode}
+
+
+def test_every_status_json_field_is_documented():
+    book = StatusBook([Path("catalog")], dry_run=False, api_url="http://x/api/", schedule={})
+    answer = book.snapshot(healthy=True, ready=(True, "ok"), running=False, next_run=None)
+    documented = _table_keys("reference/daemon.md", "| field | meaning |")
+    assert set(answer) - {"format_version"} == documented, (
+        "docs/reference/daemon.md's /status.json table is not the daemon's answer"
+    )
