@@ -305,7 +305,7 @@ def schema_page() -> str:
     missing: list[str] = []
     for title, obj in objects:
         name = "File" if title == "Root" else title
-        out += [f"## {name}", "", _cell(obj.get("description", "")), ""]
+        out += [f"## {name}", "", _sentence(obj.get("description", "")), ""]
         required = set(obj.get("required", ()))
         out += ["| field | type | required / default | rules |", "|---|---|---|---|"]
         fields = obj.get("properties", {})
@@ -330,7 +330,7 @@ def schema_page() -> str:
             out += [
                 f"### {name}: `{field}` {{#{_anchor(name)}-{field.replace('_', '-')}}}",
                 "",
-                _cell(spec.get("description", "")).replace("\\|", "|"),
+                _sentence(spec.get("description", "")).replace("\\|", "|"),
                 "",
                 "```yaml",
                 example,
