@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -54,3 +55,20 @@ def test_every_status_json_field_is_documented():
     assert set(answer) - {"format_version"} == documented, (
         "docs/reference/daemon.md's /status.json table is not the daemon's answer"
     )
+
+
+def test_every_field_of_a_json_plan_and_apply_is_documented(sim, tmp_path):
+    from tests.e2e.harness import reconcile
+
+    server = sim()
+    example = Path(__file__).resolve().parents[2] / "examples" / "targets.yaml"
+    assert reconcile(server, "apply", "-f", str(example)).returncode == 0
+    edited = tmp_path / "targets.yaml"
+    edited.write_text(example.read_text().replace("www.gromacs.org", "gromacs.org"))
+    seen: set[str] = set()
+    for command in ("plan", "apply"):
+        done = reconcile(server, command, "-f", str(edited), "-o", "json")
+        assert done.returncode == 0, done.stderr
+        seen |= set(json.loads(done.stdout))
+    documented = _table_keys("reference/output.md", "| field | meaning |")
+    assert seen == documented, "docs/reference/output.md's JSON table is not what -o json prints"
