@@ -53,10 +53,10 @@ dist: $(STAMP)
 
 # The documentation site (docs/, mkdocs.yml): served with live reload, or written to site/.
 docs: $(STAMP)
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 docs-build: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The reference pages generated from the code (tests/docs/test_reference.py checks them).
 docs-reference: $(STAMP)

@@ -33,7 +33,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _environment(sim: SimProcess) -> dict[str, str]:
+def _environment(sim: SimProcess, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WALDUR_", "RECONCILE_"))}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -42,7 +42,7 @@ def _environment(sim: SimProcess) -> dict[str, str]:
         NO_COLOR="1",
         TERM="dumb",
         HOME=env.get("HOME", "/tmp"),
-        RECONCILE_NO_CACHE="1",
+        XDG_CACHE_HOME=str(workdir / ".cache"),  # the page's own, as a reader's would be
     )
     env.pop("GITHUB_ACTIONS", None)
     env.pop("GITLAB_CI", None)
@@ -66,7 +66,7 @@ def run_page(page: Page, workdir: Path) -> int:
             text = text.replace("127.0.0.1:8765", host)
             return text.replace("127.0.0.1:9090", f"127.0.0.1:{daemon_port}")
 
-        shell = Shell(workdir, _environment(sim))
+        shell = Shell(workdir, _environment(sim, workdir))
         try:
             for block in page.blocks:
                 ran += _run_block(page, block, shell, workdir, local)
