@@ -346,10 +346,15 @@ class App:
     def _render_rows(
         self, conn: sqlite3.Connection, kind: KindInfo, rows: list[sqlite3.Row], renderer: Renderer
     ) -> list[dict[str, Any]]:
-        trees = {}
-        if kind is PACKAGE and renderer.embed:
-            trees = self.store.trees(conn, [row["id"] for row in rows])
-        return [renderer.render(kind, row, trees.get(row["id"])) for row in rows]
+        trees, relatives = {}, {}
+        if kind is PACKAGE:
+            ids = [row["id"] for row in rows]
+            trees = self.store.trees(conn, ids) if renderer.embed else {}
+            relatives = {} if renderer.legacy else self.store.relatives(conn, ids)
+        return [
+            renderer.render(kind, row, trees.get(row["id"]), relatives.get(row["id"]))
+            for row in rows
+        ]
 
 
 def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -120,3 +120,17 @@ class Api:
 
 def names(items: list[dict[str, Any]], field: str = "name") -> list[str]:
     return [item[field] for item in items]
+
+
+#: SQL that turns a fresh database into what waldur-sim with schema version 3 wrote (before it
+#: stored what upstream's loaders store), for the upgrade tests.
+BEFORE_SCHEMA_4 = "DROP TABLE package_parent; " + "".join(
+    f"ALTER TABLE {table} DROP COLUMN {column};"
+    for table, column in (
+        ("package", "categories"),
+        ("package", "licenses"),
+        ("package", "maintainers"),
+        ("version", "dependencies"),
+        ("version", "metadata"),
+    )
+)
