@@ -30,6 +30,7 @@ from waldur_sim.auth import (
     require_staff,
     require_user,
 )
+from waldur_sim.builds import NEWEST
 from waldur_sim.faults import WRITE_METHODS, Faults, Stats
 from waldur_sim.filters import QueryBuilder, QueryError
 from waldur_sim.kinds import (
@@ -92,6 +93,7 @@ class Settings:
     owner_token: str = DEFAULT_OWNER_TOKEN
     dialect: str = LEGACY
     read_only: frozenset[str] = frozenset()
+    build: str = NEWEST  # the upstream build imitated where builds differ (builds.py)
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
 
@@ -106,7 +108,7 @@ class App:
         self.metadata = Metadata(self.schemas, settings.dialect, settings.embed)
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
-        self.offerings = OfferingViews(store)
+        self.offerings = OfferingViews(store, settings.build)
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")

@@ -34,6 +34,7 @@ from waldur_sim.auth import (
     OTHER_PROVIDER,
     PROVIDER,
 )
+from waldur_sim.builds import BUILDS, NEWEST
 from waldur_sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
 from waldur_sim.kinds import KINDS
 from waldur_sim.offering_store import ensure_offering
@@ -248,6 +249,16 @@ def parser() -> argparse.ArgumentParser:
         help="kinds to serve like current upstream: POST 500, PUT/PATCH change nothing",
     )
     p.add_argument(
+        "--upstream-build",
+        choices=BUILDS,
+        default=NEWEST,
+        help=(
+            "imitate this upstream build where builds differ: newest (default), or 004c5322, "
+            "the build data/api_samples was recorded from (another offering's link is "
+            "removed; moving a link onto an already linked catalog answers 500)"
+        ),
+    )
+    p.add_argument(
         "--staff-token",
         metavar="TOKEN",
         default=os.environ.get("WALDUR_SIM_STAFF_TOKEN"),
@@ -318,6 +329,7 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         owner_token=args.owner_token or DEFAULT_OWNER_TOKEN,
         dialect=args.dialect,
         read_only=args.read_only_kinds,
+        build=args.upstream_build,
         embed=not args.no_embed,
         latency=args.latency_ms / 1000,
     )

@@ -46,7 +46,17 @@ from waldur_sim.offering_render import CATEGORY_TITLE
 
 OFFERING_A = "Peer HPC cluster"
 OFFERING_B = "Other HPC cluster"
-SIM_ARGS = ("--dialect", "current", "--offering", OFFERING_A, "--other-offering", OFFERING_B)
+#: The recorded server: the current dialect, as the build the samples came from (builds.py).
+SIM_ARGS = (
+    "--dialect",
+    "current",
+    "--upstream-build",
+    "004c5322",
+    "--offering",
+    OFFERING_A,
+    "--other-offering",
+    OFFERING_B,
+)
 SKIPPED = {7, 38, 71, 72, 73, 83, *range(97, 109), 115, 116}
 SEQUENCE = tuple(n for n in range(1, 122) if n not in SKIPPED)
 CATALOG_SETUP = (1, 3, 4, 5, 6)
