@@ -240,7 +240,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     p.add_argument("--db", type=Path, help="SQLite file kept across restarts (default: private)")
-    p.add_argument("--dialect", choices=DIALECTS, default=LEGACY, help="target field names")
+    p.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default=LEGACY,
+        help="target field names, and the fields and filters of that era (default legacy)",
+    )
     p.add_argument(
         "--read-only-kinds",
         type=lambda t: _names(t, tuple(KINDS)),
