@@ -11,7 +11,7 @@ Provider offerings and their links to catalogs (`offering_catalog`) are deleted 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _COMMON = """
     id INTEGER PRIMARY KEY,
@@ -45,7 +45,13 @@ CREATE TABLE offering_catalog (
 CREATE INDEX offering_catalog_catalog ON offering_catalog (catalog_id);
 """
 
-# What upstream's loaders store besides the published fields (schema version 4).
+# When the sim's loaders last ran a catalog (schema version 4).
+_LOADER_STAMPS = """
+ALTER TABLE catalog ADD COLUMN last_update_attempt TEXT;
+ALTER TABLE catalog ADD COLUMN last_successful_update TEXT;
+"""
+
+# What upstream's loaders store besides the published fields (schema version 5).
 _PARENTS = """
 CREATE TABLE package_parent (
     package_id INTEGER NOT NULL REFERENCES package (id) ON DELETE CASCADE,
@@ -72,6 +78,8 @@ CREATE TABLE catalog ({_COMMON}
     metadata TEXT NOT NULL,
     auto_update_enabled INTEGER NOT NULL,
     update_errors TEXT NOT NULL DEFAULT '',
+    last_update_attempt TEXT,
+    last_successful_update TEXT,
     UNIQUE (name, version, catalog_type)
 );
 CREATE TABLE package ({_COMMON}
@@ -113,5 +121,6 @@ PRAGMA user_version = {SCHEMA_VERSION};
 MIGRATIONS = {
     1: "ALTER TABLE catalog ADD COLUMN update_errors TEXT NOT NULL DEFAULT '';",
     2: _OFFERINGS,
-    3: _LOADER_COLUMNS + _PARENTS,
+    3: _LOADER_STAMPS,
+    4: _LOADER_COLUMNS + _PARENTS,
 }

@@ -123,8 +123,9 @@ def names(items: list[dict[str, Any]], field: str = "name") -> list[str]:
 
 
 #: SQL that turns a fresh database into what waldur-sim with schema version 3 wrote (before it
-#: stored what upstream's loaders store), for the upgrade tests.
-BEFORE_SCHEMA_4 = "DROP TABLE package_parent; " + "".join(
+#: kept loader times, version 4, and stored what upstream's loaders store, version 5), for the
+#: upgrade tests.
+AS_SCHEMA_3 = "DROP TABLE package_parent; " + "".join(
     f"ALTER TABLE {table} DROP COLUMN {column};"
     for table, column in (
         ("package", "categories"),
@@ -132,5 +133,7 @@ BEFORE_SCHEMA_4 = "DROP TABLE package_parent; " + "".join(
         ("package", "maintainers"),
         ("version", "dependencies"),
         ("version", "metadata"),
+        ("catalog", "last_update_attempt"),
+        ("catalog", "last_successful_update"),
     )
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sim.helpers import BEFORE_SCHEMA_4, NOT_PROVIDED, UUID_RE, Api, unique
+from tests.sim.helpers import AS_SCHEMA_3, NOT_PROVIDED, UUID_RE, Api, unique
 from tests.sim.recording import OFFERING_A, OFFERING_B, Recording, assert_as_recorded
 from tests.sim.samples import load
 from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
@@ -276,7 +276,7 @@ def test_a_version_2_database_is_upgraded_in_place(tmp_path: Path) -> None:
         api.close()
     with sqlite3.connect(db) as conn:  # what waldur-sim with schema version 2 wrote
         conn.executescript(
-            f"DROP TABLE offering_catalog; DROP TABLE offering; {BEFORE_SCHEMA_4}"
+            f"DROP TABLE offering_catalog; DROP TABLE offering; {AS_SCHEMA_3}"
             "PRAGMA user_version = 2;"
         )
     with SimProcess("--offering", "HPC", db=db) as sim:
