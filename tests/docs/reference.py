@@ -6,7 +6,8 @@ writes them; tests/docs/test_reference.py regenerates them and fails on any diff
 comes from one place: the commands and flags from `reconcile`'s argument parser, the settings
 from `reconciler/settings.py`, the file format from the JSON Schema (`reconcile schema`) with an
 example per field (below: a new field without one fails), the metrics from the daemon's
-Prometheus registry, waldur-sim's flags from its argument parser.
+Prometheus registry. (waldur-sim's flags: docs/reference/waldur-sim.md, checked by
+tests/sim/test_reference_page.py.)
 """
 
 from __future__ import annotations
@@ -377,29 +378,11 @@ def metrics_page() -> str:
     )
 
 
-def sim_flags_page() -> str:
-    from waldur_sim.server import parser
-
-    p = parser()
-    usage = _usage("waldur-sim", p)
-    return (
-        "# waldur-sim: command line\n\n"
-        + HEADER.format(source="waldur-sim's argument parser (`waldur_sim/server.py`)")
-        + f"{p.description} What it serves and how it differs from a real Waldur: "
-        "*Reference → waldur-sim*.\n\n```text\n" + usage + "\n```\n\n"
-        "When it is ready it prints one line to standard output, `waldur-sim listening on "
-        "http://HOST:PORT/api/` (with `--port 0` it is how to learn the port). SIGTERM or "
-        "Ctrl-C stop it with exit status 0. `python -m waldur_sim` is the same program.\n\n"
-        + _arguments(p, {})
-    )
-
-
 PAGES: dict[str, Callable[[], str]] = {
     "reference/cli.md": cli_page,
     "reference/configuration.md": configuration_page,
     "reference/schema.md": schema_page,
     "reference/metrics.md": metrics_page,
-    "reference/waldur-sim-flags.md": sim_flags_page,
 }
 
 
