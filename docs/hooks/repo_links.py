@@ -1,4 +1,4 @@
-"""MkDocs hook: a link from a page to a file of the repository outside docs/ (`../../bench/README.md`,
+"""MkDocs hook: a link from a page to a repository file outside docs/ (`../../bench/README.md`,
 as it works when browsing the repository) becomes a link to that file in the repository on the
 forge (`extra.repository` in mkdocs.yml), if the file exists; a link to a file that does not
 exist is left alone, so that `mkdocs build --strict` reports it."""
