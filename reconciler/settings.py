@@ -245,6 +245,90 @@ class Settings:
         "log format: console, json, or auto (console on a terminal, json otherwise)",
         choices=("auto", "console", "json"),
     )
+    env: str = option(
+        "--env",
+        "RECONCILE_ENV",
+        "",
+        "the environment of the project file (reconcile.yaml) to work on: its server, token "
+        "source, files and values",
+    )
+    project: str = option(
+        "--project",
+        "RECONCILE_PROJECT",
+        "",
+        "the project file declaring the environments (default: reconcile.yaml at the root "
+        "of the files, if there is one)",
+    )
+    git_url: str = option(
+        "--git-url",
+        "RECONCILE_GIT_URL",
+        "",
+        "read the desired files from this Git repository (https:// or ssh://), one commit "
+        "per run; -f paths are then inside the repository",
+    )
+    git_ref: str = option(
+        "--git-ref", "RECONCILE_GIT_REF", "main", "Git source: the branch or tag to apply"
+    )
+    git_path: str = option(
+        "--git-path",
+        "RECONCILE_GIT_PATH",
+        "",
+        "Git source: the directory inside the repository that holds the files",
+    )
+    git_token_file: str = option(
+        "--git-token-file",
+        "RECONCILE_GIT_TOKEN_FILE",
+        "",
+        "Git source over HTTPS: file holding the token (else RECONCILE_GIT_TOKEN, if set)",
+    )
+    git_username: str = option(
+        "--git-username",
+        "RECONCILE_GIT_USERNAME",
+        "x-access-token",
+        "Git source over HTTPS: the user name sent with the token (GitLab: oauth2)",
+    )
+    git_ssh_key: str = option(
+        "--git-ssh-key", "RECONCILE_GIT_SSH_KEY", "", "Git source over SSH: the private key file"
+    )
+    git_known_hosts: str = option(
+        "--git-known-hosts",
+        "RECONCILE_GIT_KNOWN_HOSTS",
+        "",
+        "Git source over SSH: the pinned known_hosts file (hosts not in it are refused)",
+    )
+    git_allowed_signers: str = option(
+        "--git-allowed-signers",
+        "RECONCILE_GIT_ALLOWED_SIGNERS",
+        "",
+        "Git source: apply only commits signed by a key in this allowed-signers file (SSH "
+        "signatures)",
+    )
+    git_gpg_home: str = option(
+        "--git-gpg-home",
+        "RECONCILE_GIT_GPG_HOME",
+        "",
+        "Git source: apply only commits signed by a key of this GnuPG home's keyring",
+    )
+    git_cache: str = option(
+        "--git-cache",
+        "RECONCILE_GIT_CACHE",
+        "",
+        "Git source: the cache directory (default: $XDG_CACHE_HOME/waldur-catalog-reconciler/git)",
+    )
+    notify: str = option(
+        "--notify",
+        "RECONCILE_NOTIFY",
+        "",
+        "daemon: Apprise notification URLs, comma-separated (they hold secrets: prefer the "
+        "environment variable); sent when drift, failures or refused commits start and end",
+    )
+    status_url: str = option(
+        "--status-url",
+        "RECONCILE_STATUS_URL",
+        "",
+        "daemon: the status page's address as people reach it, for links in notifications "
+        "(default: the --listen address)",
+    )
     #: Not options: the token (never a flag), and which options were given (flag or env).
     token: Secret | None = field(default=None, repr=False)
     given: frozenset[str] = field(default=frozenset(), repr=False)
@@ -313,6 +397,22 @@ COMMON = (
     "log_format",
 )
 DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", "dry_run")
+#: Where the files come from: the project's environment and the Git source.
+SOURCE = (
+    "env",
+    "project",
+    "git_url",
+    "git_ref",
+    "git_path",
+    "git_token_file",
+    "git_username",
+    "git_ssh_key",
+    "git_known_hosts",
+    "git_allowed_signers",
+    "git_gpg_home",
+    "git_cache",
+)
+NOTIFY = ("notify", "status_url")
 #: What reading a server needs (export): COMMON without what only plans and applies use.
 READ = tuple(
     name

@@ -33,8 +33,10 @@ from reconciler.output import logs
 from reconciler.settings import (
     COMMON,
     DAEMON,
+    NOTIFY,
     OPTIONS,
     READ,
+    SOURCE,
     Settings,
     add_options,
     options_markdown,
@@ -83,13 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--file",
             dest="files",
             action="append",
-            required=name == "plan",
             type=Path,
             help=files_help,
         )
-        add_options(p, COMMON)
+        add_options(p, COMMON + SOURCE)
         if name == "plan":
             add_options(p, ("detailed_exitcode", "out"))
+            p.add_argument(
+                "--all-envs",
+                action="store_true",
+                help="plan every environment of the project file; one summary table",
+            )
         else:
             p.add_argument(
                 "saved_plan",
@@ -101,10 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
             add_options(p, ("progress",))
     text = "reconcile on a schedule, with health, readiness and metrics endpoints"
     p = sub.add_parser("daemon", help=text, description=text)
-    p.add_argument(
-        "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
-    )
-    add_options(p, COMMON + DAEMON)
+    p.add_argument("-f", "--file", dest="files", action="append", type=Path, help=files_help)
+    add_options(p, COMMON + DAEMON + SOURCE + NOTIFY)
     p = sub.add_parser("validate", help="check desired-state files offline (no server)")
     p.add_argument(
         "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
@@ -216,8 +220,12 @@ def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
         schedule.trigger()
     except ValueError as exc:
         raise ConfigError(f"--cron {settings.cron!r}: {exc}") from None
+    if not settings.git_url:  # local files: a bad project file or --env fails at start
+        from reconciler.source.workspace import workspace
+
+        workspace(settings, args.files)
     daemon = Daemon(
-        settings, list(args.files), schedule, dry_run=settings.dry_run, grace=settings.grace
+        settings, list(args.files or ()), schedule, dry_run=settings.dry_run, grace=settings.grace
     )
     return daemon.serve(settings.listen, settings.allow_remote_sync)
 
@@ -238,8 +246,16 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     if args.command == "daemon" and "log_level" not in settings.given:
         level = "info"  # a daemon's run and change lines are its record of what it did
     logs.configure(level, settings.log_format, secrets=[secret], now=args.command == "daemon")
+    if settings.env:
+        from reconciler.core import log as core_log
+
+        core_log.bind(env=settings.env)
     if args.command == "daemon":
         return cmd_daemon(args, settings)
+    if args.command == "plan" and args.all_envs:
+        from reconciler.cli.envs import plan_all
+
+        return plan_all(args, settings, out)
     if args.command in ("plan", "apply"):
         from reconciler.cli.run import cmd_plan_or_apply
 

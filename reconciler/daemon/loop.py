@@ -30,8 +30,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from reconciler.core.errors import ExitCode, InputError, ReconcileError
 from reconciler.core.model import DesiredState
+from reconciler.core.urls import public_url
 from reconciler.daemon.http import StatusServer
-from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.daemon.metrics import DaemonMetrics, label_all
+from reconciler.daemon.notify import Notifier, split_urls
+from reconciler.daemon.source import DaemonSource
 from reconciler.daemon.status import StatusBook, drift_by_kind
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
@@ -101,6 +104,14 @@ class Daemon:
         self.metrics = DaemonMetrics(lambda: self.client.stats)
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
+        self.notifier = Notifier(
+            split_urls(settings.notify),
+            self.metrics.registry,
+            environment=settings.env,
+            status_url=settings.status_url,
+            context=self._notify_context,
+        )
+        self.source = DaemonSource(settings, files, self.metrics.registry, self.notifier.condition)
         self.book = StatusBook(
             files,
             dry_run=dry_run,
@@ -111,6 +122,8 @@ class Daemon:
                 "jitter_s": schedule.jitter,
             },
         )
+        self.book.environment = settings.env
+        self.book.source = self.source.status
 
     # -- health -------------------------------------------------------------------------------
     def healthy(self) -> bool:
@@ -130,7 +143,7 @@ class Daemon:
         return True, "ok"
 
     def metrics_text(self) -> bytes:
-        return self.metrics.render()
+        return label_all(self.metrics.render(), "env", self.settings.env)
 
     def status(self) -> dict[str, Any]:
         """What `GET /status.json` and `GET /` show (see `daemon.status`)."""
@@ -189,6 +202,7 @@ class Daemon:
                 failures_in_a_row=self.state.failures,
             )
             structlog.contextvars.unbind_contextvars("run_id")
+            self._notify_run(result, outcome)
             with self._lock:
                 self.state.running = False
                 self.idle.set()
@@ -196,8 +210,10 @@ class Daemon:
 
     def _reconcile(self) -> Outcome:
         self.state.last_observation_ok = False
+        ws = self.source.prepare(self.settings)
+        self._use(ws.settings)
         try:
-            self.desired = load(self.files)
+            self.desired = load(ws.files, ws.values)
             self.book.desired_loaded(self.desired)
         except InputError as exc:
             self.book.desired_invalid(str(exc))
@@ -213,6 +229,29 @@ class Daemon:
         )
         self.state.last_observation_ok = outcome.plan.complete
         return outcome
+
+    def _use(self, settings: Settings) -> None:
+        """The client of this run's server (a new one when the environment's changed)."""
+        config = settings.client_config()
+        if config != self.client.config:
+            old, self.client = self.client, WaldurClient(config)
+            old.close()
+            self.book.api_url = public_url(settings.api_url)
+            self.notifier.api_url = self.book.api_url
+
+    def _notify_context(self) -> dict[str, str]:
+        checkout = self.source.checkout
+        if checkout is None:
+            return {}
+        commit = checkout.commit
+        return {"Commit": f"{commit.sha[:12]} {commit.subject!r} ({commit.author})"}
+
+    def _notify_run(self, result: str, outcome: Outcome | None) -> None:
+        try:
+            summary = outcome.plan.summary() if outcome is not None else None
+            self.notifier.after_run(result, summary, self.state.last_error)
+        except Exception as exc:  # a notifier is never fatal
+            log.error("notification failed", error=str(exc))
 
     def _on_change(self, result: Any) -> None:
         change = result.change
@@ -310,6 +349,7 @@ class Daemon:
         if server:
             server.stop()
         self.client.close()
+        self.notifier.close()
         if not stopped:
             log.error(
                 "a run was still going after the grace period; exiting anyway", grace_s=self.grace
