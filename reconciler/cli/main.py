@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         "more_files", nargs="*", type=Path, metavar="FILE", help="more files, as -f FILE each"
     )
     add_options(p, ("log_level", "log_format"))
-    sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
+    p = sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
+    p.add_argument(
+        "--project", action="store_true", help="the project file's (reconcile.yaml) instead"
+    )
     text = "write the live catalog(s) as a desired-state file"
     p = sub.add_parser("export", help=text, description=text)
     p.add_argument("--catalog", action="append", metavar="NAME[@VERSION]", help=_help("catalog"))
@@ -234,8 +237,10 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     args = build_parser().parse_args(normalise_argv(argv))
     if args.command == "schema":
         from reconciler.desired.loader import desired_json_schema
+        from reconciler.desired.project import project_json_schema
 
-        out.write(json.dumps(desired_json_schema(), indent=2) + "\n")
+        schema = project_json_schema() if args.project else desired_json_schema()
+        out.write(json.dumps(schema, indent=2) + "\n")
         return ExitCode.OK
     if args.command == "options":
         out.write(options_markdown() if args.markdown else options_text())

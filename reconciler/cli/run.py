@@ -122,8 +122,11 @@ def _plan_or_apply(
     write = args.command == "apply"
     if write and args.saved_plan is not None and args.files:
         raise ConfigError("apply takes desired-state files (-f FILE) or a saved plan, not both")
-    if write and args.saved_plan is None and not args.files:
-        raise ConfigError("apply needs desired-state files (-f FILE) or a saved plan (PLAN)")
+    if write and args.saved_plan is None and not args.files and not settings.env:
+        raise ConfigError(
+            "apply needs desired-state files (-f FILE), an environment (--env NAME) or a saved "
+            "plan (PLAN)"
+        )
     if write and args.saved_plan is not None:
         return cmd_apply_saved(args.saved_plan, settings, out, github)
     ws = open_workspace(settings, args.files)

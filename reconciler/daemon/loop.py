@@ -108,6 +108,7 @@ class Daemon:
             split_urls(settings.notify),
             self.metrics.registry,
             environment=settings.env,
+            api_url=public_url(settings.api_url) if settings.api_url else "",
             status_url=settings.status_url,
             context=self._notify_context,
         )
@@ -233,11 +234,10 @@ class Daemon:
     def _use(self, settings: Settings) -> None:
         """The client of this run's server (a new one when the environment's changed)."""
         config = settings.client_config()
+        self.book.api_url = self.notifier.api_url = public_url(settings.api_url)
         if config != self.client.config:
             old, self.client = self.client, WaldurClient(config)
             old.close()
-            self.book.api_url = public_url(settings.api_url)
-            self.notifier.api_url = self.book.api_url
 
     def _notify_context(self) -> dict[str, str]:
         checkout = self.source.checkout

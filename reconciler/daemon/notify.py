@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from reconciler.core.errors import ConfigError
 from reconciler.output.logs import redact, register_secret
 
 log = structlog.get_logger("reconciler.notify")
@@ -69,14 +70,14 @@ class Notifier:
         self.states: dict[str, bool] = {}
         self.sent = Counter(
             "reconcile_notifications",
-            "Notifications by result (sent, failed)",
+            "Notifications by result (sent, failed), one per message and service",
             ["result"],
             registry=registry,
         )
         for result in ("sent", "failed"):
             self.sent.labels(result)
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=100)
-        self._apprise: Any = None
+        self._services: list[tuple[str, Any]] = []
         self._thread: threading.Thread | None = None
         if urls:
             self._start()
@@ -85,10 +86,12 @@ class Notifier:
         import apprise
 
         logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)  # it may print URLs
-        self._apprise = apprise.Apprise()
+        self._services = []
         for url in self.urls:
-            if not self._apprise.add(url):
-                raise ValueError(f"not a notification URL Apprise knows: {shown(url)}…")
+            service = apprise.Apprise()
+            if not service.add(url):
+                raise ConfigError(f"not a notification URL Apprise knows: {shown(url)}…")
+            self._services.append((shown(url), service))
         self._thread = threading.Thread(target=self._work, name="notify", daemon=True)
         self._thread.start()
 
@@ -140,17 +143,17 @@ class Notifier:
             if item is None:
                 return
             title, body = item
-            try:
-                ok = bool(self._apprise.notify(title=title, body=body))
-            except Exception as exc:  # never let a notifier take the daemon down
-                ok = False
-                log.error("notification failed", error=redact(str(exc)))
-            self.sent.labels("sent" if ok else "failed").inc()
-            if ok:
-                log.info("notification sent", title=title)
-            else:
-                targets = ", ".join(shown(u) for u in self.urls)
-                log.error("notification failed", title=title, services=targets)
+            for name, service in self._services:
+                try:
+                    ok = bool(service.notify(title=title, body=body))
+                except Exception as exc:  # never let a notifier take the daemon down
+                    ok = False
+                    log.error("notification failed", error=redact(str(exc)))
+                self.sent.labels("sent" if ok else "failed").inc()
+                if ok:
+                    log.info("notification sent", title=title, service=name)
+                else:
+                    log.error("notification failed", title=title, service=name)
 
     def close(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
