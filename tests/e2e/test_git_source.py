@@ -20,9 +20,7 @@ def catalog(*packages: str) -> dict:
             {
                 "name": "Site",
                 "version": "1",
-                "packages": [
-                    {"name": name, "versions": [{"version": "1.0"}]} for name in packages
-                ],
+                "packages": [{"name": name, "versions": [{"version": "1.0"}]} for name in packages],
             }
         ]
     }
@@ -39,9 +37,7 @@ def sync(d) -> int:
     return before
 
 
-def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(
-    sim, daemons, tmp_path
-):
+def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim, daemons, tmp_path):
     server = sim()
     (tmp_path / "srv").mkdir()
     git = GitHttpServer(tmp_path / "srv", token=TOKEN)
@@ -78,8 +74,9 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(
     assert packages(server.api_url) == {"Alpha", "Beta"}
     assert d.get("status.json").json()["source"]["commit"]["sha"] == second
     assert second in d.get("/").text
-    assert d.metric("reconcile_source_info", revision=second, ref="main", url=git.url("catalogs"))
-    assert not d.metric("reconcile_source_info", revision=first, ref="main", url=git.url("catalogs"))
+    url = git.url("catalogs")
+    assert d.metric("reconcile_source_info", revision=second, ref="main", url=url)
+    assert not d.metric("reconcile_source_info", revision=first, ref="main", url=url)
 
     # A force-push to an unsigned commit: refused, the signed one stays applied.
     repo.git("reset", "-q", "--hard", first)
