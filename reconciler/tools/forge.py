@@ -60,6 +60,11 @@ class NothingReviewed(ForgeError):
     exit_code = 4
 
 
+def environment_marker(environment: str) -> str:
+    """The hidden marker of an environment's own plan comment (`MARKER` without one)."""
+    return f"<!-- waldur-catalog-reconciler:env={environment} -->" if environment else MARKER
+
+
 def compose(body: str, title: str, footer: str, marker: str = MARKER) -> str:
     """The comment: marker, title, body (cut to fit), footer."""
     head = f"{marker}\n### {title}\n\n"
@@ -178,10 +183,10 @@ class GitHub:
                 return int(found)
         raise ForgeError("not a pull request (no pull_request in the event): give --number")
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         number = self._number(number)
         for item in self.api.pages(f"repos/{self.repo}/issues/{number}/comments"):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send(
                     "PATCH", f"repos/{self.repo}/issues/comments/{item['id']}", {"body": body}
                 )
@@ -277,13 +282,13 @@ class GitLab:
             p for p in (f"commit `{sha}`" if sha else "", f"[job]({job})" if job else "") if p
         )
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         iid = number or int(self.env.get("CI_MERGE_REQUEST_IID") or 0)
         if not iid:
             raise ForgeError("not a merge-request pipeline (no CI_MERGE_REQUEST_IID)")
         notes = f"projects/{self.project}/merge_requests/{iid}/notes"
         for item in self.api.pages(notes):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send("PUT", f"{notes}/{item['id']}", {"body": body})
                 return f"updated the plan note on merge request !{iid}"
         self.api.send("POST", notes, {"body": body})
@@ -391,6 +396,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog: plan")
     p.add_argument("--number", type=int, help="the pull/merge request (default: this CI's)")
+    p.add_argument(
+        "--environment", default="", help="one comment per environment: this one's (--env NAME)"
+    )
     p = sub.add_parser("drift-issue", help="open, update or close the drift issue")
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog drifted from Git")
@@ -414,7 +422,9 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> str:
         if args.command == "comment":
             if not forge.token:
                 return f"warning: no {forge.name} token: the plan is in the job's log only"
-            return forge.comment(compose(body, args.title, forge.footer()), args.number)
+            marker = environment_marker(args.environment)
+            title = f"{args.title} ({args.environment})" if args.environment else args.title
+            return forge.comment(compose(body, title, forge.footer(), marker), args.number, marker)
         text = compose(body, args.title, forge.footer(), DRIFT_MARKER)
         return forge.drift_issue(text, args.title, args.drifted)
 
