@@ -152,7 +152,9 @@ def load_project(path: Path) -> Project:
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             where = _data_path(error["loc"], doc.data)
-            message = "required field is missing" if error["type"] == "missing" else error["msg"]
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "required field is missing"
             if error["type"] == "extra_forbidden":
                 message = "unknown field"
             problems.append(doc.problem(where, message))
