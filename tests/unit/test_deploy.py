@@ -255,6 +255,7 @@ def test_production_allowed_signers_is_a_file_ssh_keygen_reads(tmp_path):
     assert lines
     for line in lines:
         principal, options, key_type, key = line.split(" ", 3)
+        assert "@" in principal
         assert options == 'namespaces="git"'
         (tmp_path / "key.pub").write_text(f"{key_type} {key}\n")
         done = subprocess.run([keygen, "-l", "-f", str(tmp_path / "key.pub")], check=False)
