@@ -231,9 +231,7 @@ def test_gitops_overlay_renders_a_valid_daemon_of_its_environment(environment):
     assert env["RECONCILE_GIT_URL"]["value"].startswith("https://")
     token = f"WALDUR_{environment.upper()}_TOKEN"
     assert "secretKeyRef" in env[token]["valueFrom"]
-    unknown = {
-        name for name in env if name.startswith("RECONCILE_") and name not in KNOWN_ENV
-    }
+    unknown = {name for name in env if name.startswith("RECONCILE_") and name not in KNOWN_ENV}
     assert not unknown, f"variables the reconciler does not read: {unknown}"
     # the names match the example project's environments and token variables
     project = yaml.safe_load((ROOT / "examples" / "project" / "reconcile.yaml").read_text())
