@@ -196,8 +196,8 @@ class GitSource:
             f"+{c.ref}:{TARGET}", what=where,
         )  # fmt: skip
         self.fetches += 1
-        sha = self._git("rev-parse", "--verify", f"{TARGET}^{{commit}}", what=where).strip()
-        commit = self._describe(sha)
+        commit = self._describe(f"{TARGET}^{{commit}}")
+        sha = commit.sha
         if self.verifier.active:
             signer = self.verifier.check(self.repo, sha, self._env())
             if signer is None:
@@ -214,11 +214,12 @@ class GitSource:
                 raise FetchFailed(f"commit {sha[:12]} has no directory {c.path!r}")
         return Checkout(commit, root, public_url(c.url), c.ref)
 
-    def _describe(self, sha: str) -> Commit:
+    def _describe(self, ref: str) -> Commit:
+        """The commit `ref` names (one `git show`: its hash, subject, author and time)."""
         text = self._git(
-            "show", "-s", "--format=%s%x00%an <%ae>%x00%ct", sha, what=f"reading commit {sha}"
+            "show", "-s", "--format=%H%x00%s%x00%an <%ae>%x00%ct", ref, what=f"reading {ref}"
         )
-        subject, author, stamp = ([*text.rstrip("\n").split("\x00"), "", "", "0"])[:3]
+        sha, subject, author, stamp = [*text.rstrip("\n").split("\x00"), "", "", "", "0"][:4]
         return Commit(sha, subject, author, int(stamp or 0), forge_link(self.config.url, sha))
 
     def _unpack(self, sha: str) -> Path:
