@@ -110,13 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--file", dest="files", action="append", type=Path, help=files_help)
     add_options(p, COMMON + DAEMON + SOURCE + NOTIFY)
     p = sub.add_parser("validate", help="check desired-state files offline (no server)")
-    p.add_argument(
-        "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
-    )
+    p.add_argument("-f", "--file", dest="files", action="append", type=Path, help=files_help)
     p.add_argument(  # `reconcile validate -f FILE FILE…`: as pre-commit passes changed files
         "more_files", nargs="*", type=Path, metavar="FILE", help="more files, as -f FILE each"
     )
-    add_options(p, ("log_level", "log_format"))
+    add_options(p, ("env", "project", "log_level", "log_format"))
     p = sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
     p.add_argument(
         "--project", action="store_true", help="the project file's (reconcile.yaml) instead"
@@ -274,8 +272,8 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     if args.command == "import":
         return files.cmd_import(args, settings, out)
     if args.command == "validate":
-        args.files += args.more_files
-        return files.cmd_validate(args, out)
+        args.files = (args.files or []) + args.more_files
+        return files.cmd_validate(args, out, settings)
     return files.cmd_export(settings, out)
 
 

@@ -172,3 +172,21 @@ def test_every_metric_sample_carries_the_environment():
         b'b{env="staging"} 2.0\nc{env="staging"} 3.0\n'
     )
     assert label_all(text, "env", "") == text
+
+
+def test_validate_checks_the_files_with_each_environments_values(tmp_path, monkeypatch):
+    import io
+
+    from reconciler.cli.main import run
+
+    long = "/p" * 249  # 498 characters: a valid value, but the path it makes is too long
+    write(tmp_path, PROJECT.replace("prefix: /opt}", f"prefix: {long}}}"))
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    assert run(["validate", "--env", "staging"], out) == 0
+    assert out.getvalue().startswith("staging: Valid: 1 file(s), 1 catalog, 1 offering link")
+    with pytest.raises(InputError) as caught:
+        run(["validate", "-f", "catalogs/site.yaml", "reconcile.yaml"], io.StringIO())
+    text = str(caught.value)
+    assert "(against the values of the environment production)" in text
+    assert "site.yaml:6: catalogs[0].target_defaults.path: is 508 characters long" in text
