@@ -213,6 +213,7 @@ class Daemon:
         self.state.last_observation_ok = False
         ws = self.source.prepare(self.settings)
         self._use(ws.settings)
+        self.book.arguments = [str(f) for f in ws.files]
         try:
             self.desired = load(ws.files, ws.values)
             self.book.desired_loaded(self.desired)

@@ -178,16 +178,20 @@ class GitSource:
         if (self.repo / "HEAD").is_file():
             return
         self.repo.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        subprocess.run(
-            ["git", "init", "--quiet", "--bare", str(self.repo)],
-            check=True,
-            capture_output=True,
-            env=self._env(),
-        )
+        self._git("init", "--quiet", "--bare", str(self.repo), what="creating the Git cache")
 
     # -- one run ---------------------------------------------------------------------------------
     def update(self) -> Checkout:
         """Fetch, resolve, verify and unpack the ref's commit (see the module docstring)."""
+        try:
+            return self._update()
+        except OSError as exc:  # the cache: a read-only file system, a full disk
+            raise FetchFailed(
+                f"cannot write the Git cache {self.repo.parent}: {exc.strerror or exc}; give a "
+                "writable directory with --git-cache (RECONCILE_GIT_CACHE)"
+            ) from None
+
+    def _update(self) -> Checkout:
         self._init()
         c = self.config
         where = f"fetching {c.ref} from {public_url(c.url)}"

@@ -50,7 +50,7 @@ class Verifier:
             return (match.group(1) or match.group(2)) if match else "an allowed key"
         if not done.stderr.strip():
             self.last_problem = "not signed"
-        elif "No principal matched" in done.stderr or "NO_PUBKEY" in done.stderr:
+        elif any(s in done.stderr for s in ("No principal matched", "No public key")):
             self.last_problem = "signed by a key that is not allowed"
         else:
             lines = [line for line in done.stderr.strip().splitlines() if line.strip()]

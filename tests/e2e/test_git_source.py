@@ -8,8 +8,10 @@ from __future__ import annotations
 import httpx
 
 from tests.gitserver import GitHttpServer, GitRepo
+from tests.waiting import wait_until
 
 from .harness import reconcile, server_tree
+from .test_notifications import SECRET, Receiver
 
 TOKEN = "git-token-never-printed"
 
@@ -43,6 +45,7 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim,
     git = GitHttpServer(tmp_path / "srv", token=TOKEN)
     repo = GitRepo(tmp_path / "srv", tmp_path / "work")
     allowed = repo.ssh_signing(tmp_path)
+    receiver = Receiver()
     repo.write("catalogs/site.yaml", catalog("Alpha"))
     first = repo.commit("Add Alpha", sign=True)
     repo.push()
@@ -56,7 +59,11 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim,
         "--git-ref", "main",
         "-f", "catalogs/",
         "--git-allowed-signers", str(allowed),
-        env={"RECONCILE_GIT_TOKEN": TOKEN, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        env={
+            "RECONCILE_GIT_TOKEN": TOKEN,
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "RECONCILE_NOTIFY": f"json://bot:{SECRET}@127.0.0.1:{receiver.port}/hook",
+        },
     )  # fmt: skip
     d.wait_runs(1)
     status = d.get("status.json").json()
@@ -91,6 +98,13 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim,
     assert d.metric("reconcile_source_commits_refused_total") == 1
     assert d.get("readyz").status_code == 200
     assert "stays applied" in d.get("/").text
+    refused = "[reconcile] commit refused"
+    wait_until(lambda: refused in receiver.titles(), "the commit refused message")
+    (message,) = [m["message"] for m in receiver.messages if m["title"] == refused]
+    assert unsigned[:12] in message and "not signed" in message
+    assert f"Commit: {second[:12]} 'Add Beta'" in message  # what stays applied
+    d.wait_runs(sync(d) + 1)  # refused again: counted, not told again
+    assert d.metric("reconcile_source_commits_refused_total") == 2
 
     # The Git server goes away: the last good commit stays applied, readiness stays up.
     git.stop()
@@ -102,6 +116,7 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim,
     assert d.get("readyz").status_code == 200
     assert d.runs_ended()[-1]["result"] == "success"
     assert TOKEN not in "".join(d.raw) and TOKEN not in d.get("/").text
+    assert receiver.titles().count(refused) == 1
 
 
 def test_one_shot_plan_names_the_commit_and_needs_the_token(sim, tmp_path):
@@ -128,3 +143,15 @@ def test_one_shot_plan_names_the_commit_and_needs_the_token(sim, tmp_path):
     assert refused.returncode == 1
     assert "Authentication failed" in refused.stderr
     assert TOKEN not in done.stdout + done.stderr + refused.stderr
+
+    # with signatures required, the unsigned head is refused: exit 4, nothing planned
+    allowed = repo.ssh_signing(tmp_path)
+    unsigned = reconcile(
+        server, *args, "--git-allowed-signers", str(allowed),
+        env={**cache, "RECONCILE_GIT_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert unsigned.returncode == 4, unsigned.stderr
+    assert f"commit {sha[:12]} ('Add Alpha' by Ann Admin <ann@example.org>) is not signed" in (
+        unsigned.stderr
+    )
+    assert unsigned.stdout == ""
