@@ -217,7 +217,7 @@ def kustomize(directory: Path) -> list[dict]:
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_gitops_overlay_renders_a_valid_daemon_of_its_environment(environment):
-    docs = kustomize(GITOPS / "overlays" / environment)
+    docs = kustomize(GITOPS / environment)
     for doc in docs:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
@@ -248,7 +248,7 @@ def test_gitops_overlay_renders_a_valid_daemon_of_its_environment(environment):
 def test_production_allowed_signers_is_a_file_ssh_keygen_reads(tmp_path):
     keygen = shutil.which("ssh-keygen")
     assert keygen, "ssh-keygen checks the allowed-signers file; install openssh-client"
-    text = (GITOPS / "overlays" / "production" / "allowed_signers").read_text()
+    text = (GITOPS / "production" / "allowed_signers").read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines
     for line in lines:
