@@ -50,6 +50,13 @@ def bind(**fields: Any) -> None:
     _State.context = {**_State.context, **fields}
 
 
+def add_context(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: the `bind` fields in every event, from every thread."""
+    for key, value in _State.context.items():
+        event.setdefault(key, value)
+    return event
+
+
 def set_backend(level: int, backend: Backend) -> None:
     """Route events at `level` and above to `backend` (called by `output.logs.configure`)."""
     _State.level = level

@@ -85,6 +85,7 @@ def _configure_structlog(level: str, fmt: str, stream: TextIO) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            core_log.add_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

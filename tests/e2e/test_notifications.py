@@ -111,5 +111,6 @@ def test_one_message_per_change_of_state_none_on_a_quiet_run(sim, daemons, tmp_p
     assert d.metric("reconcile_notifications_total", result="sent", env="staging") == 3
     assert all(e["result"] == "success" for e in d.runs_ended())
     assert d.get("status.json").json()["environment"] == "staging"
+    assert all(e.get("env") == "staging" for e in d.snapshot())  # every log line
     assert "staging" in d.get("/").text
     assert SECRET not in "".join(d.raw) + d.get("/").text + d.get("status.json").text
