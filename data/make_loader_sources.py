@@ -10,8 +10,8 @@
 - `spack/repology.json.xz`: a packages.spack.io `repology.json` of the 50 packages in `SPACK`,
   made from `spack_package_versions.json` (a text scan of spack/spack-packages at 1e8cf059, not
   in this repository: give its path): homepage, the first 6 non-deprecated versions in the
-  order declared (a version without a digit is a branch and says so); the source has no
-  summaries, categories, licences, maintainers, dependencies or downloads, so those are empty.
+  order declared (a version without a digit is a branch: `branch`, no `downloads`); the source
+  has no summaries, categories, licences, maintainers, dependencies or downloads: all empty.
 
 Only the standard library; the output is deterministic (sorted keys, fixed xz preset).
 """
@@ -182,7 +182,9 @@ def spack(source: Path) -> dict[str, Any]:
             "patches": [],
             "downloads": [],
             "version": [
-                {"version": v, "downloads": []} | ({} if re.search(r"\d", v) else {"branch": v})
+                {"version": v, "downloads": []}
+                if re.search(r"\d", v)
+                else {"version": v, "branch": v}
                 for v in versions
             ],
         }
