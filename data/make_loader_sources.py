@@ -30,7 +30,6 @@ EESSI_LEGACY = DATA / "eessi" / "json_data_detail_2026-02-21.json.xz"
 EESSI_SAMPLE = DATA / "eessi" / "api_format_sample" / "eessi_api_metadata_software.sample.json.xz"
 EESSI_OUT = DATA / "eessi" / "api_format" / "eessi_api_metadata_software.json.xz"
 SPACK_OUT = DATA / "spack" / "repology.json.xz"
-SPACK_DEFAULT = Path("/work/shared/data/spack/spack_package_versions.json")
 SPACK_LAST_UPDATE = "2026-07-01 00:00:00"  # the commit date of the scanned spack-packages
 PREFIX = "/cvmfs/software.eessi.io/versions/2023.06/software/linux/"
 SPACK = [
@@ -193,11 +192,12 @@ def spack(source: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     write(EESSI_OUT, eessi())
-    source = Path(argv[0]) if argv else SPACK_DEFAULT
-    if not source.exists():
-        print(
-            f"{source}: not found (give the path of spack_package_versions.json)", file=sys.stderr
-        )
+    if not argv:
+        print("Spack: give the path of spack_package_versions.json to remake it", file=sys.stderr)
+        return 0
+    source = Path(argv[0])
+    if not source.is_file():
+        print(f"{source}: no such file (spack_package_versions.json)", file=sys.stderr)
         return 1
     write(SPACK_OUT, spack(source))
     return 0

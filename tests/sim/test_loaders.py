@@ -329,3 +329,14 @@ def test_waldur_api_client_parses_the_answers(sim: Sim) -> None:
         assert loaded.last_successful_update is not None
         assert loaded.last_update_attempt is not None
         assert loaded.last_successful_update >= loaded.last_update_attempt
+
+
+def test_a_missing_source_file_stops_the_start_with_its_name() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "waldur_sim", "--eessi-source", "/nonexistent/eessi"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "--eessi-source: /nonexistent/eessi: no such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
