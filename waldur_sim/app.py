@@ -114,17 +114,21 @@ class App:
         #: the catalog actions and their loaders (`loaders/`); None: a build without them
         self.catalog_actions: CatalogActions | None = None
 
+    def route(self, path: str) -> Route | None:
+        """The route of a decoded path on this server (the catalog actions only if served)."""
+        route = resolve(path)
+        if route is None or self.catalog_actions is not None:
+            return route
+        route = route.without_catalog_actions()
+        return None if route is not None and route.view is View.SIM_LOADERS else route
+
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
-        route = resolve(unquote(raw_path))
-        if route is not None and self.catalog_actions is None:
-            route = route.without_catalog_actions()
-        if route is not None and route.view is View.SIM_LOADERS:
-            if self.catalog_actions is not None:
-                return self.catalog_actions.control(request)
-            route = None
+        route = self.route(unquote(raw_path))
+        if route is not None and route.view is View.SIM_LOADERS and self.catalog_actions:
+            return self.catalog_actions.control(request)
         if route is None:
-            response = _django_headers(_unrouted(request.method, raw_path, query))
+            response = _django_headers(_unrouted(self.route, raw_path, query))
             self.stats.record(request.method, _UNROUTED, response.status)
             return response
         if route.view is View.STATS:
@@ -417,9 +421,9 @@ def _django_headers(response: Response) -> Response:
     return response
 
 
-def _unrouted(method: str, raw_path: str, query: str) -> Response:
+def _unrouted(route: Callable[[str], Route | None], raw_path: str, query: str) -> Response:
     """Django: a missing trailing slash is redirected (APPEND_SLASH), anything else 404."""
-    if not raw_path.endswith("/") and resolve(unquote(raw_path) + "/") is not None:
+    if not raw_path.endswith("/") and route(unquote(raw_path) + "/") is not None:
         location = f"{raw_path}/?{query}" if query else f"{raw_path}/"
         return Response(301, content_type=None, headers=[("Location", location)])
     return django_page(404, "Not Found", "The requested resource was not found on this server.")

@@ -146,6 +146,8 @@ class Worker:
     ) -> dict[str, Any]:
         outcome: dict[str, Any] = {"catalog_uuid": row_uuid, "version": version}
         self._wait()
+        if self.stopping.is_set():  # the server stops: the load never happened
+            return outcome | {"status": "abandoned"}
         try:
             data = self._fetch(job.name, version)
             with self.store.writing() as conn:
