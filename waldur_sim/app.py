@@ -213,7 +213,9 @@ class App:
         _allow(method, allowed)
         if method == "OPTIONS":
             return self._options(kind, route, user)
-        renderer = Renderer(base, self.settings.dialect, self.settings.embed)
+        query = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
+        selected = tuple(name for name in query.get("field", ()) if name)
+        renderer = Renderer(base, self.settings.dialect, self.settings.embed, selected)
         if route.view is View.COLLECTION:
             if method == "POST":
                 return self._create(kind, request, renderer)

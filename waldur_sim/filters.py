@@ -57,9 +57,17 @@ _DATE_FORMATS = (
     "%d %B %Y",
     "%d %B, %Y",
 )
-_TEXT_MATCHES = frozenset(
-    {Match.ICONTAINS, Match.IEXACT, Match.EXACT, Match.TEXT, Match.UUID, Match.DATE_FROM}
-    | {Match.DATE_TO}
+#: Values Django reads with a `CharField` (stripped); a choice and a boolean are taken as sent.
+_STRIPPED = frozenset(
+    {
+        Match.ICONTAINS,
+        Match.IEXACT,
+        Match.EXACT,
+        Match.TEXT,
+        Match.UUID,
+        Match.DATE_FROM,
+        Match.DATE_TO,
+    }
 )
 
 
@@ -133,7 +141,7 @@ class QueryBuilder:
             kept = list(values) if self._keep_empty else [value for value in values if value]
             return kept or None
         value = values[-1] if values else ""
-        if spec.match in _TEXT_MATCHES:
+        if spec.match in _STRIPPED:
             value = value.strip()
         if not value:
             return None

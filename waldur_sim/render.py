@@ -68,10 +68,13 @@ def _relative(base: str, relative: tuple[str, str, list[str]]) -> dict[str, Any]
 class Renderer:
     """Stored rows → response bodies, with absolute URLs built from the request's base URL."""
 
-    def __init__(self, base: str, dialect: str, embed: bool) -> None:
+    def __init__(
+        self, base: str, dialect: str, embed: bool, selected: tuple[str, ...] = ()
+    ) -> None:
         self.base = base
         self.legacy = dialect == LEGACY
         self.embed = embed
+        self.selected = selected  # a catalog's `field` parameters (RestrictedSerializerMixin)
 
     def _head(self, kind: KindInfo, row: Row) -> dict[str, Any]:
         return {
@@ -204,5 +207,8 @@ class Renderer:
         if kind is PACKAGE:
             return self.package(row, tree, relatives)
         if kind is CATALOG:
-            return self.catalog(row)
+            body = self.catalog(row)
+            if self.selected and not self.legacy:
+                return {name: value for name, value in body.items() if name in self.selected}
+            return body
         return self.version(row) if kind is VERSION else self.target(row)

@@ -116,3 +116,16 @@ def test_parents_are_hyperlinks_and_leave_with_the_parent(current_api: Api) -> N
     assert current_api.get(child["url"])["parent_softwares"][0]["versions"] == ["2.0"]
     assert current_api.request("DELETE", parent["url"]).status_code == 204
     assert current_api.get(child["url"])["parent_softwares"] == []
+
+
+def test_catalogs_answer_only_the_fields_asked_for(current_api: Api, api: Api) -> None:
+    """Upstream's catalog view restricts its serializer to the `field` parameters
+    (RestrictedSerializerMixin), in the serializer's order; the legacy profile does not."""
+    catalog = current_api.catalog()
+    params = {"field": ["name", "uuid"], "name": catalog["name"]}
+    response = current_api.request("GET", current_api.collection("catalog"), params=params)
+    assert response.json() == [{"uuid": catalog["uuid"], "name": catalog["name"]}]
+    detail = current_api.request("GET", catalog["url"], params={"field": "version"})
+    assert detail.json() == {"version": catalog["version"]}
+    legacy = api.catalog()
+    assert "url" in api.request("GET", legacy["url"], params={"field": "version"}).json()
