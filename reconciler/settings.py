@@ -27,6 +27,7 @@ from reconciler.core.options import (
     Option,
     boolean,
     duration,
+    host_names,
     listen_address,
     option,
     percentage,
@@ -34,6 +35,7 @@ from reconciler.core.options import (
     positive_int,
     whole_number,
 )
+from reconciler.core.redact import check_token
 from reconciler.core.secret import Secret
 
 if TYPE_CHECKING:
@@ -224,6 +226,22 @@ class Settings:
         "daemon: accept POST /sync from other hosts than loopback",
         parse=boolean,
     )
+    allowed_hosts: tuple[str, ...] = option(
+        "--allowed-hosts",
+        "RECONCILE_ALLOWED_HOSTS",
+        (),
+        "daemon: host names (HOST or HOST:PORT, comma-separated) under which POST /sync is "
+        "accepted, besides IP addresses and localhost; a request naming another Host gets 403 "
+        "(a web page cannot trigger runs by DNS rebinding)",
+        parse=host_names,
+    )
+    sync_token: str = option(
+        None,
+        "RECONCILE_SYNC_TOKEN",
+        "",
+        "daemon: when set, POST /sync needs the header `Authorization: Bearer TOKEN` (401 "
+        "without, 403 with another); at least 12 characters; environment only, never a flag",
+    )
     dry_run: bool = option(
         "--dry-run",
         "RECONCILE_DRY_RUN",
@@ -252,9 +270,23 @@ class Settings:
     def with_token(self, token: Secret | None) -> Settings:
         return replace(self, token=token)
 
+    def secrets(self) -> list[str]:
+        """Every secret these settings hold (for `reconciler.core.redact`)."""
+        found = [self.sync_token]
+        if self.token is not None:
+            found.append(self.token.get_secret_value())
+        return [s for s in found if s]
+
     def client_config(self) -> ClientConfig:
+        """The client's settings; a token too short to be masked safely is refused here."""
         from .remote.client import ClientConfig
 
+        if self.token is not None:
+            try:
+                check_token(self.token.get_secret_value())
+            except ValueError as exc:
+                where = self.token_file or "WALDUR_API_TOKEN"
+                raise ConfigError(f"{where}: {exc}") from None
         return ClientConfig(
             api_url=self.api_url,
             token=self.token,
@@ -312,7 +344,17 @@ COMMON = (
     "log_level",
     "log_format",
 )
-DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", "dry_run")
+DAEMON = (
+    "interval",
+    "cron",
+    "jitter",
+    "listen",
+    "grace",
+    "allow_remote_sync",
+    "allowed_hosts",
+    "sync_token",
+    "dry_run",
+)
 #: What reading a server needs (export): COMMON without what only plans and applies use.
 READ = tuple(
     name
@@ -338,6 +380,8 @@ def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     """Add options; their defaults are None so `resolve` can tell 'not given' apart."""
     for name in names:
         o = OPTIONS[name]
+        if o.flag is None:
+            continue  # environment only
         flags = [o.short, o.flag] if o.short else [o.flag]
         help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]".replace("%", "%%")
         if o.is_bool:
@@ -405,15 +449,21 @@ def read_token(token_file: str, environ: Mapping[str, str]) -> Secret | None:
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
-        return ":".join(str(v) for v in value)
+        return ":".join(str(v) for v in value) if value else "''"
     return repr(value)
+
+
+def _flags(o: Option, mark: str = "") -> str:
+    if o.flag is None:
+        return "(environment only)"
+    return ", ".join(f"{mark}{f}{mark}" for f in (o.short, o.flag) if f)
 
 
 def options_markdown() -> str:
     """The README's configuration table."""
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for o in OPTIONS.values():
-        flag = f"`{o.short}`, `{o.flag}`" if o.short else f"`{o.flag}`"
+        flag = _flags(o, "`")
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
         rows.append(f"| {flag} | `{o.env}` | `{_show(o.default)}` | {o.help}{choices} |")
     return "\n".join(rows) + "\n"
@@ -423,7 +473,7 @@ def options_text() -> str:
     """The same, for a terminal: one block per option."""
     blocks = []
     for o in OPTIONS.values():
-        flag = f"{o.short}, {o.flag}" if o.short else o.flag
+        flag = _flags(o)
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
         blocks.append(f"{flag}  [env {o.env}; default {_show(o.default)}]\n    {o.help}{choices}")
     return "\n".join(blocks) + "\n"

@@ -1,0 +1,156 @@
+"""One redactor for every channel: the secrets in force, masked wherever text leaves the process.
+
+Every secret the process holds is registered here as soon as it is read: the API token (and
+each token a SIGHUP rotation reads), the password of the API URL, the daemon's sync token,
+the forge's token. Every channel passes its text through `redact` at the point where it leaves:
+stdout and stderr (`RedactingStream`, installed by the CLI), log lines, files written
+(`$GITHUB_STEP_SUMMARY`, `$GITHUB_OUTPUT`, saved plans), the daemon's HTTP answers (status
+page, /status.json, /metrics). A renderer that forgets is caught at the door.
+
+How a secret is matched:
+
+- A secret of at least `MIN_SECRET_LENGTH` characters is masked wherever it occurs, even
+  glued to other text (``Token%20<token>`` in an echoed query string). Such a string does not
+  occur in ordinary words by chance, so masking it cannot mangle them. The API token and the
+  sync token must be this long: a shorter one is refused at start-up (`check_token`).
+- A shorter secret (a short password in the API URL, a forge token we do not choose) is
+  masked only as a whole occurrence, bounded by characters that cannot be part of a token
+  (not a letter or digit): the password ``a`` never turns "desired state" into "desired
+  st***te". A word equal to such a secret is masked: showing it would show the secret.
+- Each secret is also matched in the forms it takes on the way out: JSON-escaped,
+  HTML-escaped, percent-encoded.
+
+`redact` also drops the userinfo of every URL in the text (``http://user:pass@host/`` is
+shown as ``http://host/``), whether or not it was registered.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+from typing import Any, TextIO
+from urllib.parse import quote, quote_plus, urlsplit
+
+#: The shortest API token (and sync token) accepted. Waldur's tokens are 40 hex digits.
+MIN_SECRET_LENGTH = 12
+MASK = "***"
+_WORD = "A-Za-z0-9"
+#: ``scheme://userinfo@``: the userinfo part, up to the ``@`` before the host.
+_USERINFO = re.compile(r"://[^/?#\s@\"'<>\\\[\]]*@")
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.secrets: set[str] = set()
+        self.literals: tuple[str, ...] = ()  # long secrets' forms: masked anywhere
+        self.pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        with self.lock:
+            if value in self.secrets:
+                return
+            self.secrets.add(value)
+            forms = sorted({f for s in self.secrets for f in _forms(s)}, key=lambda f: (-len(f), f))
+            self.literals = tuple(forms)
+            alternatives = [
+                re.escape(f) if len(f) >= MIN_SECRET_LENGTH else _whole(f) for f in forms
+            ]
+            self.pattern = re.compile("|".join(alternatives))
+
+    def clear(self) -> None:
+        with self.lock:
+            self.secrets.clear()
+            self.literals = ()
+            self.pattern = None
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as it is written raw, in JSON, in HTML and in a URL."""
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    } - {""}
+
+
+def _whole(form: str) -> str:
+    return f"(?<![{_WORD}]){re.escape(form)}(?![{_WORD}])"
+
+
+_REGISTRY = _Registry()
+
+
+def register(value: str | None) -> None:
+    """Mask `value` from now on in everything `redact` sees (None and "" are ignored)."""
+    if value:
+        _REGISTRY.add(value)
+
+
+def register_url(url: str | None) -> None:
+    """Register the password of `url` (``https://user:password@host/``), if it has one."""
+    if not url:
+        return
+    try:
+        password = urlsplit(url.strip()).password
+    except ValueError:
+        return
+    register(password)
+
+
+def forget_all() -> None:
+    """Drop every registered secret (tests only)."""
+    _REGISTRY.clear()
+
+
+def redact(text: str, *, userinfo: bool = True) -> str:
+    """`text` with every registered secret masked (and, with `userinfo`, every URL's
+    ``user:password@`` dropped)."""
+    if userinfo and "@" in text and "://" in text:
+        text = _USERINFO.sub("://", text)
+    pattern = _REGISTRY.pattern
+    if pattern is None:
+        return text
+    if not any(form in text for form in _REGISTRY.literals):
+        return text  # the common case: one substring scan per form, no regex
+    return pattern.sub(MASK, text)
+
+
+def check_token(value: str, what: str = "the API token") -> None:
+    """Raise ValueError when `value` is too short to be masked safely, or cannot be sent."""
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"{what} is {len(value)} characters long; at least {MIN_SECRET_LENGTH} are "
+            "needed (Waldur's tokens have 40): a shorter one could not be told apart from "
+            "ordinary words when it is masked in output"
+        )
+    if any(not char.isprintable() or char.isspace() for char in value):
+        raise ValueError(f"{what} holds white space or control characters")
+
+
+class RedactingStream:
+    """A text stream that redacts every write before passing it on (stdout, stderr)."""
+
+    def __init__(self, stream: TextIO, *, userinfo: bool = True) -> None:
+        self._stream = stream
+        self._userinfo = userinfo
+
+    @property
+    def wrapped(self) -> TextIO:
+        return self._stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text, userinfo=self._userinfo))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, …
+        return getattr(self._stream, name)
