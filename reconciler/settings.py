@@ -35,7 +35,7 @@ from reconciler.core.options import (
     positive_int,
     whole_number,
 )
-from reconciler.core.redact import check_token
+from reconciler.core.redact import check_token, url_password
 from reconciler.core.secret import Secret
 
 if TYPE_CHECKING:
@@ -287,6 +287,12 @@ class Settings:
             except ValueError as exc:
                 where = self.token_file or "WALDUR_API_TOKEN"
                 raise ConfigError(f"{where}: {exc}") from None
+        password = url_password(self.api_url)
+        if password:
+            try:
+                check_token(password, "the password in the API URL")
+            except ValueError as exc:
+                raise ConfigError(f"--api-url: {exc}") from None
         return ClientConfig(
             api_url=self.api_url,
             token=self.token,

@@ -12,13 +12,15 @@ How a secret is matched:
 - A secret of at least `MIN_SECRET_LENGTH` characters is masked wherever it occurs, even
   glued to other text (``Token%20<token>`` in an echoed query string). Such a string does not
   occur in ordinary words by chance, so masking it cannot mangle them. The API token and the
-  sync token must be this long: a shorter one is refused at start-up (`check_token`).
-- A shorter secret (a short password in the API URL, a forge token we do not choose) is
-  masked only as a whole occurrence, bounded by characters that cannot be part of a token
-  (not a letter or digit): the password ``a`` never turns "desired state" into "desired
-  st***te". A word equal to such a secret is masked: showing it would show the secret.
+  sync token and a password in the API URL must be this long: a shorter one is refused at
+  start-up (`check_token`), so no secret we choose can be a word like ``EESSI``.
+- A shorter secret (only a forge token we do not choose could be one) is masked only as a
+  whole occurrence, bounded by characters that cannot be part of a token (not a letter or
+  digit): the secret ``a`` never turns "desired state" into "desired st***te". A word equal
+  to such a secret is masked: showing it would show the secret.
 - Each secret is also matched in the forms it takes on the way out: JSON-escaped,
-  HTML-escaped, percent-encoded.
+  HTML-escaped, percent-encoded; a URL's password also as the Basic credentials an HTTP
+  client sends for it (base64 of ``user:password``).
 
 `redact` also drops the userinfo of every URL in the text (``http://user:pass@host/`` is
 shown as ``http://host/``), whether or not it was registered.
@@ -26,12 +28,13 @@ shown as ``http://host/``), whether or not it was registered.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
 import threading
 from typing import Any, TextIO
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 #: The shortest API token (and sync token) accepted. Waldur's tokens are 40 hex digits.
 MIN_SECRET_LENGTH = 12
@@ -47,6 +50,7 @@ class _Registry:
         self.secrets: set[str] = set()
         self.literals: tuple[str, ...] = ()  # long secrets' forms: masked anywhere
         self.pattern: re.Pattern[str] | None = None
+        self.userinfo: tuple[str, ...] = ()  # ``user:password@`` of the API URL: dropped
 
     def add(self, value: str) -> None:
         with self.lock:
@@ -60,11 +64,17 @@ class _Registry:
             ]
             self.pattern = re.compile("|".join(alternatives))
 
+    def drop(self, userinfo: str) -> None:
+        with self.lock:
+            if userinfo not in self.userinfo:
+                self.userinfo = (*self.userinfo, userinfo)
+
     def clear(self) -> None:
         with self.lock:
             self.secrets.clear()
             self.literals = ()
             self.pattern = None
+            self.userinfo = ()
 
 
 def _forms(secret: str) -> set[str]:
@@ -92,15 +102,28 @@ def register(value: str | None) -> None:
         _REGISTRY.add(value)
 
 
-def register_url(url: str | None) -> None:
-    """Register the password of `url` (``https://user:password@host/``), if it has one."""
-    if not url:
-        return
+def url_password(url: str | None) -> str | None:
+    """The password of `url` (``https://user:password@host/``), if it has one."""
     try:
-        password = urlsplit(url.strip()).password
+        return urlsplit((url or "").strip()).password
     except ValueError:
+        return None
+
+
+def register_url(url: str | None) -> None:
+    """Register the password of `url`, if it has one, and the Basic credentials HTTP
+    clients send for it (base64 of ``user:password``)."""
+    password = url_password(url)
+    if not password:
         return
+    raw_user = urlsplit((url or "").strip()).username or ""
+    user = unquote(raw_user)
+    for userinfo in (f"{raw_user}:{password}@", f"{user}:{unquote(password)}@"):
+        _REGISTRY.drop(userinfo)  # also where a message shows the host without a scheme
     register(password)
+    register(unquote(password))
+    basic = f"{user}:{unquote(password)}".encode()
+    register(base64.b64encode(basic).decode("ascii"))
 
 
 def forget_all() -> None:
@@ -111,8 +134,11 @@ def forget_all() -> None:
 def redact(text: str, *, userinfo: bool = True) -> str:
     """`text` with every registered secret masked (and, with `userinfo`, every URL's
     ``user:password@`` dropped)."""
-    if userinfo and "@" in text and "://" in text:
-        text = _USERINFO.sub("://", text)
+    if userinfo and "@" in text:
+        if "://" in text:
+            text = _USERINFO.sub("://", text)
+        for found in _REGISTRY.userinfo:
+            text = text.replace(found, "")
     pattern = _REGISTRY.pattern
     if pattern is None:
         return text

@@ -40,6 +40,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from reconciler.core.redact import redact, register
+
 MARKER = "<!-- waldur-catalog-reconciler -->"
 DRIFT_MARKER = "<!-- waldur-catalog-reconciler:drift -->"
 DRIFT_LABEL = "catalog-drift"
@@ -380,6 +382,10 @@ def forge_from_environ(environ: Mapping[str, str], client: httpx.Client) -> GitH
     raise ForgeError("neither GitHub Actions (GITHUB_ACTIONS) nor GitLab CI (GITLAB_CI)")
 
 
+#: The tokens a forge job may hold.
+_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "WALDUR_API_TOKEN")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reconciler.tools.forge",
@@ -410,7 +416,7 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> str:
         if args.command == "fetch-plan":
             which = args.artifact if isinstance(forge, GitHub) else args.job
             return forge.fetch_plan(args.out, which, args.path)
-        body = args.body_file.read_text(encoding="utf-8")
+        body = redact(args.body_file.read_text(encoding="utf-8"))
         if args.command == "comment":
             if not forge.token:
                 return f"warning: no {forge.name} token: the plan is in the job's log only"
@@ -420,10 +426,12 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in _SECRETS:  # masked in the comment posted and in everything printed
+        register(os.environ.get(name))
     try:
-        sys.stdout.write(run(sys.argv[1:] if argv is None else argv, os.environ) + "\n")
+        sys.stdout.write(redact(run(sys.argv[1:] if argv is None else argv, os.environ)) + "\n")
     except ForgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
         return exc.exit_code
     return 0
 
