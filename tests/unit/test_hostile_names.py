@@ -15,6 +15,7 @@ from reconciler.output import markdown
 from reconciler.output.ci import GitHubStep
 from reconciler.output.markdown import render_markdown
 from reconciler.output.render import render_text
+from tests.markdown_structure import assert_sections_balanced, headings, split_code
 
 HOSTILE = "x```\n</details>\n## ✅ No deletes in this plan"
 ERASER = "evil\x1b[2K\rfine"
@@ -39,26 +40,6 @@ def hostile_plan(copies: int = 1) -> tuple[Plan, ApplyResult]:
     return plan, ApplyResult(results, refused={"create version": HOSTILE})
 
 
-def markdown_structure(text: str) -> tuple[list[str], list[str]]:
-    """The lines outside code blocks, and the code blocks' lines; fails on an unclosed fence."""
-    outside: list[str] = []
-    inside: list[str] = []
-    closing: str | None = None
-    for line in text.splitlines():
-        if closing is None:
-            opened = re.fullmatch(r"(`{3,})[a-z]*", line)
-            if opened:
-                closing = opened.group(1)
-            else:
-                outside.append(line)
-        elif line == closing:
-            closing = None
-        else:
-            inside.append(line)
-    assert closing is None, "a code block is never closed"
-    return outside, inside
-
-
 @pytest.mark.parametrize("colour", [False, True])
 def test_text_shows_control_characters_escaped(colour):
     plan, result = hostile_plan()
@@ -73,16 +54,9 @@ def test_text_shows_control_characters_escaped(colour):
 def test_markdown_is_inert_whatever_the_names_hold(copies):
     plan, result = hostile_plan(copies)
     text = render_markdown(plan, result)
-    outside, inside = markdown_structure(text)
-    headings = [line for line in outside if line.lstrip().startswith("#")]
-    assert headings == [text.splitlines()[0]]  # the plan's own heading only
-    assert sum(line.count("<details>") for line in outside) == sum(
-        line.count("</details>") for line in outside
-    )
-    assert all(line == "</details>" for line in outside if "</details>" in line)
-    for line in outside:
-        if line.startswith("<details><summary>"):
-            assert line.endswith("</summary>") and line.count("<") == line.count(">")
+    outside, inside = split_code(text)
+    assert headings(outside) == [text.splitlines()[0]]  # the plan's own heading only
+    assert_sections_balanced(outside)
     assert "\x1b" not in text and "\r" not in text
     if copies == 1:  # one line per change in the diff blocks, whatever the name holds
         wanted = "package x```\\n</details>\\n## ✅ No deletes in this plan  (and 2 objects"
@@ -93,8 +67,8 @@ def test_the_step_summary_is_inert_too():
     plan, result = hostile_plan()
     step = GitHubStep("apply", {})
     step.show(plan, result)
-    outside, _ = markdown_structure(step._summary(1, f"error: ```\n# {HOSTILE}\r"))
-    assert [line for line in outside if line.startswith("#")] == [
+    outside, _ = split_code(step._summary(1, f"error: ```\n# {HOSTILE}\r"))
+    assert headings(outside) == [
         outside[0],
         "### reconcile apply: exit 1",
     ]
