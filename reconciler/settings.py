@@ -117,8 +117,32 @@ class Settings:
         "--timeout",
         "RECONCILE_TIMEOUT",
         30.0,
-        "seconds to wait for one HTTP answer",
+        "seconds one HTTP request may take in all: connecting, sending and every read of "
+        "the answer (a server that drips its answer is cut off)",
         parse=positive_float,
+    )
+    run_timeout: float = option(
+        "--run-timeout",
+        "RECONCILE_RUN_TIMEOUT",
+        0.0,
+        "seconds a whole plan or apply may take (90s, 10m): then no request starts, reads "
+        "end and writes in flight finish; 0: no limit; the daemon's default is its --interval",
+        parse=duration,
+    )
+    max_list_objects: int = option(
+        "--max-list-objects",
+        "RECONCILE_MAX_LIST_OBJECTS",
+        1_000_000,
+        "a listing whose server claims more objects than this is refused as incomplete "
+        "(the run stops, nothing is written)",
+        parse=positive_int,
+    )
+    max_body_mib: int = option(
+        "--max-body-mib",
+        "RECONCILE_MAX_BODY_MIB",
+        64,
+        "the largest answer read from the server, in MiB; a larger one is refused unread",
+        parse=positive_int,
     )
     max_attempts: int = option(
         "--max-attempts",
@@ -252,6 +276,12 @@ class Settings:
     def with_token(self, token: Secret | None) -> Settings:
         return replace(self, token=token)
 
+    def for_daemon(self) -> Settings:
+        """The daemon's settings: a run's deadline is its interval unless given."""
+        if "run_timeout" in self.given:
+            return self
+        return replace(self, run_timeout=self.interval)
+
     def client_config(self) -> ClientConfig:
         from .remote.client import ClientConfig
 
@@ -265,6 +295,8 @@ class Settings:
             verify=self.ca_bundle or True,
             allow_insecure_http=self.allow_insecure_http,
             concurrency=self.concurrency,
+            max_list_objects=self.max_list_objects,
+            max_body_bytes=self.max_body_mib << 20,
         )
 
     def run_options(self) -> RunOptions:
@@ -277,6 +309,7 @@ class Settings:
             max_delete_percent=self.max_delete_percent,
             lock_wait=self.lock_wait,
             lock_dir=self.lock_dir,
+            run_timeout=self.run_timeout,
         )
 
 
@@ -300,6 +333,9 @@ COMMON = (
     "output",
     "concurrency",
     "timeout",
+    "run_timeout",
+    "max_list_objects",
+    "max_body_mib",
     "max_attempts",
     "max_retry_time",
     "retry_backoff",
@@ -317,7 +353,8 @@ DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", 
 READ = tuple(
     name
     for name in COMMON
-    if name not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir")
+    if name
+    not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir", "run_timeout")
 )
 
 
