@@ -77,11 +77,12 @@ def page_count(
         raise refused(path, f"X-Result-Count {total}, but the first page is empty")
     pages = max(1, math.ceil(total / size)) if size else 1
     if last is not None and last != pages:
-        raise refused(
-            path,
-            f'a "last" link to page {last}, but {total} items in pages of {size} make '
-            f"{pages} page{'s' if pages != 1 else ''}",
+        count = (
+            f"X-Result-Count {total} fits on the first page"
+            if pages == 1
+            else f"X-Result-Count {total} in pages of {size} makes {pages} pages"
         )
+        raise refused(path, f'a "last" link to page {last}, but {count}')
     return pages, max(size, 1)
 
 
