@@ -49,6 +49,7 @@ from reconciler.remote.observe import observe
 from reconciler.remote.offerings import link_state
 
 SHOW = 50
+MISMATCH = "the plan file does not match the plan its files give: re-plan"
 
 
 def check_files(saved: SavedPlan, sources: tuple[str, ...] | None = None) -> list[str]:
@@ -212,13 +213,12 @@ def apply_saved(
         fresh = observe(client, desired, options.api_dialect)
         desired, fresh = link_state(client, desired, fresh)
         problems = check_server(saved, fresh)
-        if problems:
+        if not fresh.complete:
             raise _refuse(saved, problems)
         plan = make_plan(desired, fresh)
-        differences = compare(saved, plan)
-        if differences:
+        problems += compare(saved, plan)  # what changed on the server, then in the plan
+        if problems:
             raise GuardRefused(
-                "the plan file does not match the plan its files give: re-plan "
-                f"(nothing was written; {saved.path}):\n" + _listed(differences)
+                f"{MISMATCH} (nothing was written; {saved.path}):\n" + _listed(problems)
             )
         return guard_and_apply(options, client, desired, plan, write=True, hooks=hooks)

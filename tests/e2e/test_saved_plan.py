@@ -53,7 +53,7 @@ def test_a_touched_object_changed_on_the_server_refuses_and_writes_nothing(sim, 
     before, writes_before = server_tree(server.api_url), writes(sim_stats(server))
     done = reconcile(server, "apply", str(saved), token=CANARY)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert "no longer holds, so nothing was written" in done.stderr
+    assert "the plan file does not match the plan its files give: re-plan" in done.stderr
     assert "GROMACS: description was" in done.stderr and "'Edited in the web UI.'" in done.stderr
     assert server_tree(server.api_url) == before
     assert writes(sim_stats(server)) == writes_before
