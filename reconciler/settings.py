@@ -119,8 +119,32 @@ class Settings:
         "--timeout",
         "RECONCILE_TIMEOUT",
         30.0,
-        "seconds to wait for one HTTP answer",
+        "seconds one HTTP request may take in all: connecting, sending and every read of "
+        "the answer (a server that drips its answer is cut off)",
         parse=positive_float,
+    )
+    run_timeout: float = option(
+        "--run-timeout",
+        "RECONCILE_RUN_TIMEOUT",
+        0.0,
+        "seconds a whole plan or apply may take (90s, 10m): then no request starts, reads "
+        "end and writes in flight finish; 0: no limit; the daemon's default is its --interval",
+        parse=duration,
+    )
+    max_list_objects: int = option(
+        "--max-list-objects",
+        "RECONCILE_MAX_LIST_OBJECTS",
+        1_000_000,
+        "a listing whose server claims more objects than this is refused as incomplete "
+        "(the run stops, nothing is written)",
+        parse=positive_int,
+    )
+    max_body_mib: int = option(
+        "--max-body-mib",
+        "RECONCILE_MAX_BODY_MIB",
+        64,
+        "the largest answer read from the server, in MiB; a larger one is refused unread",
+        parse=positive_int,
     )
     max_attempts: int = option(
         "--max-attempts",
@@ -277,6 +301,12 @@ class Settings:
             found.append(self.token.get_secret_value())
         return [s for s in found if s]
 
+    def for_daemon(self) -> Settings:
+        """The daemon's settings: a run's deadline is its interval unless given."""
+        if "run_timeout" in self.given:
+            return self
+        return replace(self, run_timeout=self.interval)
+
     def client_config(self) -> ClientConfig:
         """The client's settings; a token too short to be masked safely is refused here."""
         from .remote.client import ClientConfig
@@ -303,6 +333,8 @@ class Settings:
             verify=self.ca_bundle or True,
             allow_insecure_http=self.allow_insecure_http,
             concurrency=self.concurrency,
+            max_list_objects=self.max_list_objects,
+            max_body_bytes=self.max_body_mib << 20,
         )
 
     def run_options(self) -> RunOptions:
@@ -315,6 +347,7 @@ class Settings:
             max_delete_percent=self.max_delete_percent,
             lock_wait=self.lock_wait,
             lock_dir=self.lock_dir,
+            run_timeout=self.run_timeout,
         )
 
 
@@ -338,6 +371,9 @@ COMMON = (
     "output",
     "concurrency",
     "timeout",
+    "run_timeout",
+    "max_list_objects",
+    "max_body_mib",
     "max_attempts",
     "max_retry_time",
     "retry_backoff",
@@ -365,7 +401,8 @@ DAEMON = (
 READ = tuple(
     name
     for name in COMMON
-    if name not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir")
+    if name
+    not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir", "run_timeout")
 )
 
 

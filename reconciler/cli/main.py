@@ -211,6 +211,7 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
 def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     from reconciler.daemon.loop import Daemon, Schedule
 
+    settings = settings.for_daemon()  # a run's deadline: the interval, unless given
     if settings.cron and args.interval is not None:
         raise ConfigError("give --interval or --cron, not both")
     schedule = Schedule(

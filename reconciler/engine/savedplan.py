@@ -9,9 +9,9 @@ A saved plan is the reviewed plan plus the fingerprints that tell whether it sti
   create (plus the uuid of the live parent it goes under), the uuid and every field for an
   update or delete (plus how many objects a delete takes with it).
 
-`reconcile apply plan.json` re-reads the files and the server, compares, and refuses (exit 4,
-naming every difference) if anything the plan touches changed; otherwise it applies exactly
-the saved changes — never a fresh plan — with parent URLs re-read from the fresh observation.
+`reconcile apply plan.json` re-reads the files and the server, recomputes the plan, and
+refuses (exit 4, naming every difference) unless the recomputed plan is exactly the saved one
+(`savedapply`): an edited plan file can neither add, widen nor change a change.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ class SavedPlan:
     inputs: tuple[Path, ...]
     files: tuple[tuple[str, str], ...]  # (path, sha256)
     changes: tuple[SavedChange, ...]
+    documents: tuple[dict[str, Any], ...] = ()  # the changes as the file holds them
 
 
 def read(path: Path) -> SavedPlan:
@@ -135,6 +136,7 @@ def read(path: Path) -> SavedPlan:
             inputs=tuple(Path(p) for p in doc["inputs"]),
             files=tuple((str(f["path"]), str(f["sha256"])) for f in doc["files"]),
             changes=tuple(_saved_change(item) for item in doc["changes"]),
+            documents=tuple(dict(item) for item in doc["changes"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
