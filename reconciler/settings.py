@@ -35,7 +35,7 @@ from reconciler.core.options import (
     positive_int,
     whole_number,
 )
-from reconciler.core.redact import check_token, url_password
+from reconciler.core.redact import MIN_SECRET_LENGTH, check_token, url_password
 from reconciler.core.secret import Secret
 
 if TYPE_CHECKING:
@@ -295,11 +295,12 @@ class Settings:
         return replace(self, token=token)
 
     def secrets(self) -> list[str]:
-        """Every secret these settings hold (for `reconciler.core.redact`)."""
+        """The secrets these settings hold, for `reconciler.core.redact` (one too short to mask
+        is left out: it is refused before it is ever sent, see `check_token`)."""
         found = [self.sync_token]
         if self.token is not None:
             found.append(self.token.get_secret_value())
-        return [s for s in found if s]
+        return [s for s in found if len(s) >= MIN_SECRET_LENGTH]
 
     def for_daemon(self) -> Settings:
         """The daemon's settings: a run's deadline is its interval unless given."""

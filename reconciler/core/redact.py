@@ -114,8 +114,8 @@ def register_url(url: str | None) -> None:
     """Register the password of `url`, if it has one, and the Basic credentials HTTP
     clients send for it (base64 of ``user:password``)."""
     password = url_password(url)
-    if not password:
-        return
+    if not password or len(password) < MIN_SECRET_LENGTH:
+        return  # none, or refused before it is ever sent (`check_token`)
     raw_user = urlsplit((url or "").strip()).username or ""
     user = unquote(raw_user)
     for userinfo in (f"{raw_user}:{password}@", f"{user}:{unquote(password)}@"):

@@ -298,10 +298,11 @@ class Daemon:
         """SIGHUP: re-read the token, swap the client for the next run, and run now."""
         try:
             token = read_token(self.settings.token_file, os.environ)
+            settings = self.settings.with_token(token)
+            config = settings.client_config()  # refuses a token too short to mask
             if token is not None:
                 register(token.get_secret_value())  # masked before anything can show it
-            settings = self.settings.with_token(token)
-            client = WaldurClient(settings.client_config())
+            client = WaldurClient(config)
         except ConfigError as exc:
             log.error("SIGHUP: keeping the current token", error=str(exc))
             return

@@ -69,6 +69,8 @@ def test_post_sync_can_require_a_token(sim, daemons):
         env={"RECONCILE_SYNC_TOKEN": SYNC_TOKEN},
     )
     d.wait_runs(1)
+    page = d.get("").text  # two secrets in force, and the names of the plan untouched
+    assert "EESSI 2023.06 / GROMACS" in page and "***" not in page
     assert post_sync(d) == 401
     assert post_sync(d, Authorization="Bearer wrong-token-of-some-length") == 403
     assert len(d.runs_ended()) == 1
@@ -114,6 +116,11 @@ def test_a_rotated_token_is_masked_everywhere(sim, hostile, daemons, tmp_path):
     assert "you sent" in pages[1]
     shown = "".join(d.raw) + "".join(pages)
     assert first not in shown and second not in shown
+    token_file.write_text("EESSI")  # too short to mask: refused, the daemon keeps its token
+    d.proc.send_signal(signal.SIGHUP)
+    refused = d.wait_for(lambda e: e.get("event") == "SIGHUP: keeping the current token")
+    assert "at least 12" in refused["error"]
+    assert d.get("healthz").status_code == 200
 
 
 def test_sighup_mid_apply_finishes_the_run_and_counts_every_write(sim, daemons, tmp_path):

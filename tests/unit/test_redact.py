@@ -107,3 +107,13 @@ def test_the_basic_credentials_of_the_url_are_masked():
     basic = base64.b64encode(b"op@x:p/ssword-1234").decode()
     assert r.redact(f"Authorization: Basic {basic}") == f"Authorization: Basic {r.MASK}"
     assert "p/ssword-1234" not in r.redact("echo p/ssword-1234 and p%2Fssword-1234")
+
+
+def test_secrets_refused_as_too_short_are_not_registered():
+    from reconciler.core.secret import Secret
+    from reconciler.settings import Settings
+
+    settings = Settings(sync_token="EESSI").with_token(Secret("EESSI"))
+    assert settings.secrets() == []
+    r.register_url("https://user:EESSI@h/api/")
+    assert r.redact("EESSI 2023.06 / GROMACS") == "EESSI 2023.06 / GROMACS"
