@@ -28,8 +28,6 @@ shown as ``http://host/``), whether or not it was registered.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import re
 import threading
@@ -79,6 +77,8 @@ class _Registry:
 
 def _forms(secret: str) -> set[str]:
     """The secret as it is written raw, in JSON, in HTML and in a URL."""
+    import html  # here: a run without secrets never needs it
+
     return {
         secret,
         json.dumps(secret)[1:-1],
@@ -122,6 +122,8 @@ def register_url(url: str | None) -> None:
         _REGISTRY.drop(userinfo)  # also where a message shows the host without a scheme
     register(password)
     register(unquote(password))
+    import base64
+
     basic = f"{user}:{unquote(password)}".encode()
     register(base64.b64encode(basic).decode("ascii"))
 

@@ -18,7 +18,6 @@ JSON needs nothing more: `json.dumps` escapes what it must.
 
 from __future__ import annotations
 
-import html
 import re
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -54,6 +53,8 @@ def terminal(text: str, *, newlines: bool = False) -> str:
 
 def md(text: str) -> str:
     """One line of Markdown text: controls escaped, HTML and Markdown syntax escaped."""
+    import html
+
     return _MD_SPECIAL.sub(r"\\\1", html.escape(terminal(str(text)), quote=False))
 
 
