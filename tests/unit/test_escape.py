@@ -42,3 +42,27 @@ def test_fences_are_longer_than_any_run_inside():
     assert fence(["no ticks"]) == ("```", "```")
     opening, closing = fence(["x ````` y"], "diff")
     assert opening == "``````diff" and closing == "``````"
+
+
+def test_console_log_lines_show_names_escaped_and_secrets_masked():
+    import io
+
+    import structlog
+
+    from reconciler.core import log as core_log
+    from reconciler.core import redact
+    from reconciler.output import logs
+
+    stream = io.StringIO()
+    token = "0123456789abcdef0123"
+    redact.register(token)
+    try:
+        logs.configure("info", "console", stream, now=True)
+        core_log.get_logger("test").warning("change", key="evil\x1b[2K\rfine", why=f"T {token}")
+    finally:
+        structlog.reset_defaults()
+        core_log.set_backend(core_log.WARNING, core_log._default_backend)
+        redact.forget_all()
+    line = stream.getvalue()
+    assert "evil\\x1b[2K\\rfine" in line and "\r" not in line
+    assert token not in line and "T ***" in line
