@@ -46,8 +46,9 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.secrets: set[str] = set()
-        self.literals: tuple[str, ...] = ()  # long secrets' forms: masked anywhere
-        self.pattern: re.Pattern[str] | None = None
+        #: Every form of every secret (a quick test), and the pattern that masks them; one
+        #: tuple, replaced whole, so a reader never sees one without the other.
+        self.matcher: tuple[tuple[str, ...], re.Pattern[str]] | None = None
         self.userinfo: tuple[str, ...] = ()  # ``user:password@`` of the API URL: dropped
 
     def add(self, value: str) -> None:
@@ -56,11 +57,10 @@ class _Registry:
                 return
             self.secrets.add(value)
             forms = sorted({f for s in self.secrets for f in _forms(s)}, key=lambda f: (-len(f), f))
-            self.literals = tuple(forms)
             alternatives = [
                 re.escape(f) if len(f) >= MIN_SECRET_LENGTH else _whole(f) for f in forms
             ]
-            self.pattern = re.compile("|".join(alternatives))
+            self.matcher = (tuple(forms), re.compile("|".join(alternatives)))
 
     def drop(self, userinfo: str) -> None:
         with self.lock:
@@ -70,8 +70,7 @@ class _Registry:
     def clear(self) -> None:
         with self.lock:
             self.secrets.clear()
-            self.literals = ()
-            self.pattern = None
+            self.matcher = None
             self.userinfo = ()
 
 
@@ -141,10 +140,11 @@ def redact(text: str, *, userinfo: bool = True) -> str:
             text = _USERINFO.sub("://", text)
         for found in _REGISTRY.userinfo:
             text = text.replace(found, "")
-    pattern = _REGISTRY.pattern
-    if pattern is None:
+    matcher = _REGISTRY.matcher
+    if matcher is None:
         return text
-    if not any(form in text for form in _REGISTRY.literals):
+    forms, pattern = matcher
+    if not any(form in text for form in forms):
         return text  # the common case: one substring scan per form, no regex
     return pattern.sub(MASK, text)
 
