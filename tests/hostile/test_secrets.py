@@ -108,3 +108,18 @@ def test_tokens_too_short_to_mask_are_refused_at_start(sim, tmp_path, command):
     assert done.returncode == 1, done.stderr
     assert "WALDUR_API_TOKEN: the API token is 5 characters long; at least 12" in done.stderr
     assert sim_stats(server)["requests"] == {}  # refused before anything was sent
+
+
+def test_a_sync_token_too_short_to_mask_is_refused_at_start(sim):
+    server = sim()
+    done = subprocess.run(
+        [RECONCILE, "daemon", "-f", str(EXAMPLE), "--listen", "127.0.0.1:0"],
+        env=cli_env(server, env={"RECONCILE_SYNC_TOKEN": "EESSI"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "RECONCILE_SYNC_TOKEN is 5 characters long; at least 12" in done.stderr
+    assert sim_stats(server)["requests"] == {}
