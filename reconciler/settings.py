@@ -206,7 +206,8 @@ class Settings:
         "--lock-dir",
         "RECONCILE_LOCK_DIR",
         "",
-        "directory of the lock file (default: $XDG_RUNTIME_DIR or the temp directory)",
+        "directory of the lock file (default: $XDG_RUNTIME_DIR, else a directory of this "
+        "user's own in the temp directory)",
     )
     interval: float = option(
         "--interval",
