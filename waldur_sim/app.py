@@ -30,6 +30,7 @@ from waldur_sim.auth import (
     require_staff,
     require_user,
 )
+from waldur_sim.builds import NEWEST
 from waldur_sim.faults import WRITE_METHODS, Faults, Stats
 from waldur_sim.filters import QueryBuilder, QueryError
 from waldur_sim.kinds import (
@@ -92,6 +93,7 @@ class Settings:
     owner_token: str = DEFAULT_OWNER_TOKEN
     dialect: str = LEGACY
     read_only: frozenset[str] = frozenset()
+    build: str = NEWEST  # the upstream build imitated where builds differ (builds.py)
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
 
@@ -106,7 +108,7 @@ class App:
         self.metadata = Metadata(self.schemas, settings.dialect, settings.embed)
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
-        self.offerings = OfferingViews(store)
+        self.offerings = OfferingViews(store, settings.build)
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
@@ -191,7 +193,9 @@ class App:
         _allow(method, allowed)
         if method == "OPTIONS":
             return self._options(kind, route, user)
-        renderer = Renderer(base, self.settings.dialect, self.settings.embed)
+        query = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
+        selected = tuple(name for name in query.get("field", ()) if name)
+        renderer = Renderer(base, self.settings.dialect, self.settings.embed, selected)
         if route.view is View.COLLECTION:
             if method == "POST":
                 return self._create(kind, request, renderer)
@@ -346,10 +350,15 @@ class App:
     def _render_rows(
         self, conn: sqlite3.Connection, kind: KindInfo, rows: list[sqlite3.Row], renderer: Renderer
     ) -> list[dict[str, Any]]:
-        trees = {}
-        if kind is PACKAGE and renderer.embed:
-            trees = self.store.trees(conn, [row["id"] for row in rows])
-        return [renderer.render(kind, row, trees.get(row["id"])) for row in rows]
+        trees, relatives = {}, {}
+        if kind is PACKAGE:
+            ids = [row["id"] for row in rows]
+            trees = self.store.trees(conn, ids) if renderer.embed else {}
+            relatives = {} if renderer.legacy else self.store.relatives(conn, ids)
+        return [
+            renderer.render(kind, row, trees.get(row["id"]), relatives.get(row["id"]))
+            for row in rows
+        ]
 
 
 def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:
