@@ -12,7 +12,7 @@ import socket
 import httpx
 
 from tests.e2e.harness import ROOT, count_kinds, desired_tree, eessi_subset, server_tree, sim_stats
-from tests.hostile.proxy import Behaviour, Exchange
+from tests.hostile.proxy import Behaviour, Drip, Exchange
 from tests.waiting import wait_until
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -156,3 +156,20 @@ def test_sighup_mid_apply_finishes_the_run_and_counts_every_write(sim, daemons, 
     (_, again) = d.wait_runs(2)
     assert again["result"] == "success"
     assert d.get("status.json").json()["runs"][0]["planned"]["create"] == 0
+
+
+def test_a_run_ends_at_the_daemons_interval_by_default(sim, hostile, daemons):
+    server = sim()
+    proxy = hostile(server, Drip(0.05))  # a listing would take minutes
+    d = daemons(
+        proxy.api_url,
+        server.staff_token,
+        [EXAMPLE],
+        "--interval",
+        "3s",
+        env={"RECONCILE_RUN_TIMEOUT": ""},  # not given: the daemon's default
+    )
+    end = d.wait_runs(1, timeout=60)[0]
+    assert end["result"] == "failure"
+    failed = d.wait_for(lambda e: e.get("event") == "run failed")
+    assert "--run-timeout 3s" in failed["error"], failed
