@@ -193,7 +193,7 @@ def test_object_urls_are_built_from_uuids_only():
     assert client.detail_url(Kind.PACKAGE, uuid) == (
         "http://127.0.0.1:9/api/marketplace-software-packages/0123456789abcdef0123456789abcdef/"
     )
-    for bad in ("../../users/1", "x" * 32, "", "None"):
+    for bad in ("../users/1", "x" * 32, "", "None"):
         with pytest.raises(ApiError, match="malformed uuid"):
             client.detail_url(Kind.PACKAGE, bad)
 
