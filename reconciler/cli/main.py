@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
+from reconciler.core.redact import RedactingStream, register, register_url
 from reconciler.output import logs
+from reconciler.output.escape import terminal
 from reconciler.settings import (
     COMMON,
     DAEMON,
@@ -58,6 +60,8 @@ COMMANDS = (
 _TOKEN_FLAGS = ("--token", "--api-token")
 #: Commands that write files and take no output format: `-o` is not theirs.
 _FILE_WRITERS = ("export", "import", "report")
+#: Commands whose standard output is data (a desired-state file): URLs in it are kept whole.
+_DATA_OUTPUT = ("export", "import")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -212,6 +216,7 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
 def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     from reconciler.daemon.loop import Daemon, Schedule
 
+    settings = settings.for_daemon()  # a run's deadline: the interval, unless given
     if settings.cron and args.interval is not None:
         raise ConfigError("give --interval or --cron, not both")
     schedule = Schedule(
@@ -244,11 +249,14 @@ def run(argv: Sequence[str], out: TextIO) -> int:
         out.write(options_markdown() if args.markdown else options_text())
         return ExitCode.OK
     settings = resolve(args)
-    secret = settings.token.get_secret_value() if settings.token else None
+    for secret in settings.secrets():
+        register(secret)
+    register_url(settings.api_url)
+    out = RedactingStream(out, userinfo=args.command not in _DATA_OUTPUT)
     level = settings.log_level
     if args.command == "daemon" and "log_level" not in settings.given:
         level = "info"  # a daemon's run and change lines are its record of what it did
-    logs.configure(level, settings.log_format, secrets=[secret], now=args.command == "daemon")
+    logs.configure(level, settings.log_format, now=args.command == "daemon")
     if settings.env:
         from reconciler.core import log as core_log
 
@@ -278,11 +286,21 @@ def run(argv: Sequence[str], out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`run`, with every secret in force masked in whatever reaches stderr (stdout: `run`)."""
     argv = sys.argv[1:] if argv is None else argv
+    stderr = sys.stderr
+    sys.stderr = RedactingStream(stderr)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: Sequence[str]) -> int:
     try:
         return int(run(argv, sys.stdout))
     except ReconcileError as exc:
-        message = logs.redact(str(exc))
+        message = terminal(logs.redact(str(exc)), newlines=True)
         sys.stderr.write(f"error: {message}\n")
         if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the PR's lines
             from reconciler.output.ci import annotate
@@ -294,7 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: say so plainly, traceback only on request
         sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {logs.redact(str(exc))}\n"
+            f"internal error: {type(exc).__name__}: "
+            f"{terminal(logs.redact(str(exc)), newlines=True)}\n"
             "Please report it; set RECONCILE_LOG_LEVEL=debug to see where.\n"
         )
         if logs.LEVELS.get(_env_log_level(), 30) <= 10:

@@ -64,7 +64,9 @@ def emit(
 
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM during an apply: finish the changes in flight, send no new ones."""
+    """SIGINT/SIGTERM: reads end at once (an observation stops within a fraction of a
+    second, nothing written); during an apply, the writes in flight finish and no new one is
+    sent. A second signal stops at once."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
@@ -72,7 +74,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         stop.set()
         sys.stderr.write(
-            f"{signal.Signals(signum).name}: stopping after the changes in flight "
+            f"{signal.Signals(signum).name}: stopping; writes in flight finish first "
             "(send it again to stop at once)\n"
         )
 

@@ -9,9 +9,9 @@ A saved plan is the reviewed plan plus the fingerprints that tell whether it sti
   create (plus the uuid of the live parent it goes under), the uuid and every field for an
   update or delete (plus how many objects a delete takes with it).
 
-`reconcile apply plan.json` re-reads the files and the server, compares, and refuses (exit 4,
-naming every difference) if anything the plan touches changed; otherwise it applies exactly
-the saved changes — never a fresh plan — with parent URLs re-read from the fresh observation.
+`reconcile apply plan.json` re-reads the files and the server, recomputes the plan, and
+refuses (exit 4, naming every difference) unless the recomputed plan is exactly the saved one
+(`savedapply`): an edited plan file can neither add, widen nor change a change.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class SavedPlan:
     changes: tuple[SavedChange, ...]
     environment: str = ""  # the project file's environment it was made for ("" for none)
     values: dict[str, str] | None = None  # that environment's values
+    documents: tuple[dict[str, Any], ...] = ()  # the changes as the file holds them
 
 
 def read(path: Path) -> SavedPlan:
@@ -139,6 +140,7 @@ def read(path: Path) -> SavedPlan:
             changes=tuple(_saved_change(item) for item in doc["changes"]),
             environment=str(doc.get("environment") or ""),
             values=_values(doc.get("values")),
+            documents=tuple(dict(item) for item in doc["changes"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
