@@ -3,8 +3,9 @@
 The legacy dialect shows what the published docs list. The current one shows every field a
 current upstream server returns: what upstream's loaders store (a package's categories,
 licenses, maintainers and parents, a version's dependencies and metadata) as stored, empty when
-nobody wrote them; null update timestamps; a version's `module`, `required_modules`,
-`extensions`, `toolchain` and `toolchain_families_compatibility` read from its `metadata`.
+nobody wrote them; a catalog's update timestamps and errors as the sim's loaders (`loaders/`)
+set them; a version's `module`, `required_modules`, `extensions`, `toolchain` and
+`toolchain_families_compatibility` read from its `metadata`.
 `metadata.py` describes the same fields in the same order to OPTIONS.
 
 Targets are stored once, in the current upstream columns; the legacy dialect shows them as
@@ -28,6 +29,10 @@ _EMPTY_JSON = {"{}": dict, "[]": list}
 def iso(stamp: str) -> str:
     """A stored `…T12:00:00.000000Z` stamp as DRF renders it (no fraction when it is zero)."""
     return stamp[:19] + "Z" if stamp.endswith(".000000Z") else stamp
+
+
+def _stamp(stamp: str | None) -> str | None:
+    return None if stamp is None else iso(stamp)
 
 
 def _json(text: str) -> Any:
@@ -97,8 +102,8 @@ class Renderer:
         }
         if not self.legacy:
             body |= {
-                "last_update_attempt": None,
-                "last_successful_update": None,
+                "last_update_attempt": _stamp(row["last_update_attempt"]),
+                "last_successful_update": _stamp(row["last_successful_update"]),
                 "update_errors": row["update_errors"],
             }
         return body | {

@@ -83,3 +83,11 @@ class OutcomeUnknown(ApiError):
 
 class TransportError(ApiError):
     """The server could not be reached at all (nothing was sent)."""
+
+
+class Interrupted(ApiError):
+    """A signal (SIGTERM, SIGINT) stopped the run while it waited for the server."""
+
+
+class RunTimeout(ApiError):
+    """The run's deadline (``--run-timeout``) passed: no new request is sent."""

@@ -30,7 +30,7 @@ from reconciler.core.plan import Action, Change, Plan, same
 from reconciler.core.urls import uuid_of
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.lookup import find
-from reconciler.remote.offerings import LINK_FIELDS, action_url, offerings_url
+from reconciler.remote.offerings import LINK_FIELDS, action_url, offering_url
 
 log = get_logger("reconciler.apply")
 
@@ -73,6 +73,7 @@ class ApplyResult:
 
 
 INTERRUPTED = "interrupted before it was sent"
+OUT_OF_TIME = "not sent: the run's deadline (--run-timeout) passed"
 
 
 class Refused(Exception):
@@ -129,7 +130,7 @@ class Applier:
                 self._level(pool, [x for x in downs if x[1].kind is kind], results)
         refused = {g.label: g.reason for g in self._groups.values() if g.refusals}
         ordered = [results[i] for i, _ in indexed]
-        interrupted = any(r.message == INTERRUPTED for r in ordered)
+        interrupted = any(r.message in (INTERRUPTED, OUT_OF_TIME) for r in ordered)
         return ApplyResult(ordered, interrupted=interrupted, refused=refused)
 
     def _level(
@@ -192,6 +193,8 @@ class Applier:
             return ChangeResult(change, Status.NOT_APPLICABLE, change.reason)
         if self.stop.is_set():
             return ChangeResult(change, Status.NOT_ATTEMPTED, INTERRUPTED)
+        if self.client.out_of_time():
+            return ChangeResult(change, Status.NOT_ATTEMPTED, OUT_OF_TIME)
         if group.disabled:
             return ChangeResult(change, Status.NOT_ATTEMPTED, group.reason)
         parent = change.key.parent
@@ -268,9 +271,7 @@ class Applier:
         self._learn_dialect(change, created)
         self._check_stored(change, created, change.after)
         with self._lock:
-            self._urls[change.key] = created.get("url") or self.client.detail_url(
-                change.kind, str(created.get("uuid"))
-            )
+            self._urls[change.key] = self.client.detail_url(change.kind, str(created.get("uuid")))
         return note
 
     def _update(self, change: Change, give_up: Callable[[], bool]) -> str:
@@ -334,7 +335,7 @@ class Applier:
 
     def _link_exists(self, offering: str, catalog_uuid: str) -> bool:
         detail = self.client.get_json(
-            f"{offerings_url(self.client)}{offering}/", {"field": ["uuid", "software_catalogs"]}
+            offering_url(self.client, offering), {"field": ["uuid", "software_catalogs"]}
         )
         links = detail.get("software_catalogs") or [] if isinstance(detail, dict) else []
         return any(str((link.get("catalog") or {}).get("uuid")) == catalog_uuid for link in links)

@@ -4,14 +4,14 @@ commands and the daemon, so both get exactly the same checks."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.core import guards
 from reconciler.core.capabilities import field_problems, mark
-from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError
+from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError, Interrupted
 from reconciler.core.memory import bulk
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Action, Plan, make_plan
@@ -49,6 +49,7 @@ class RunOptions:
     max_delete_percent: float = 10.0
     lock_wait: float = 30.0
     lock_dir: str = ""
+    run_timeout: float = 0.0  # seconds; 0: no deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,12 @@ def require_staff(client: WaldurClient) -> None:
         )
 
 
-def load(files: Sequence[Path]) -> DesiredState:
-    """The desired state of `files`, from the cache of validated states when they are
-    unchanged (`desired.cache`)."""
+def load(files: Sequence[Path], values: dict[str, str] | None = None) -> DesiredState:
+    """The desired state of `files` (with an environment's `values`), from the cache of
+    validated states when they are unchanged (`desired.cache`)."""
     from reconciler.desired.cache import load_cached
 
-    return load_cached(list(files))
+    return load_cached(list(files), values)
 
 
 def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Plan:
@@ -111,18 +112,30 @@ def reconcile_once(
     write: bool,
     hooks: Hooks = NO_HOOKS,
 ) -> Outcome:
-    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock."""
+    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock,
+    within the run's deadline and stop event (`bounded`)."""
     lock = (
         locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
         if write
         else nullcontext()
     )
-    with lock:
+    with bounded(options, client, hooks), lock:
         with bulk():
             observed = observe(client, desired, options.api_dialect)
             desired, observed = link_state(client, desired, observed)
             plan = make_plan(desired, observed)
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)
+
+
+@contextmanager
+def bounded(options: RunOptions, client: WaldurClient, hooks: Hooks) -> Iterator[None]:
+    """The run's bounds on `client`: ``--run-timeout`` and the stop event (a signal), which
+    end every read at once; an observation they end is reported as such (nothing written)."""
+    with client.running(stop=hooks.stop, timeout=options.run_timeout):
+        try:
+            yield
+        except Interrupted:
+            raise Interrupted("stopped by a signal before anything was written") from None
 
 
 def guard_and_apply(

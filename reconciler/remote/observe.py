@@ -5,6 +5,10 @@ package responses embed their versions and each version's targets. Servers that 
 (older ones, or `waldur-sim --no-embed`) are read through the version listing of the catalog
 (versions carry `package_name`, unique within a catalog) and one target listing per version,
 run concurrently.
+
+Every object's URL is built from the API URL and its uuid (`WaldurClient.detail_url`), never
+taken from the server's ``url`` field: a server (or a reverse proxy that makes Django write
+``http://`` links) cannot send the writes that follow to another place.
 """
 
 from __future__ import annotations
@@ -97,7 +101,9 @@ def observe(
         if key not in desired.policies:
             continue
         key = reader.key(key)
-        reader.add(Record(key, _values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url")))
+        uuid = str(obj.get("uuid"))
+        url = client.detail_url(Kind.CATALOG, uuid)
+        reader.add(Record(key, _values(Kind.CATALOG, obj), uuid, url))
         live_catalogs[key] = obj
     for key, obj in live_catalogs.items():
         if desired.policies[key].absent:
@@ -147,7 +153,9 @@ def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> 
         pkg = packages.pop()
         key = reader.key(cat_key.child(str(pkg.get("name", ""))))
         by_name[key.parts[3]] = key
-        reader.add(Record(key, _values(Kind.PACKAGE, pkg), pkg.get("uuid"), pkg.get("url")))
+        uuid = str(pkg.get("uuid"))
+        url = reader.client.detail_url(Kind.PACKAGE, uuid)
+        reader.add(Record(key, _values(Kind.PACKAGE, pkg), uuid, url))
         if embedded:
             for version in pkg.get("versions") or []:
                 _add_version(reader, key, version, version.get("targets") or [])
@@ -163,7 +171,7 @@ def _add_version(
         pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
     )
     uuid = str(version.get("uuid", ""))
-    url = version.get("url") or client.detail_url(Kind.VERSION, uuid)
+    url = client.detail_url(Kind.VERSION, uuid)
     reader.add(Record(key, _values(Kind.VERSION, version), uuid, url))
     for target in targets:
         if reader.dialect_seen is None:
@@ -177,7 +185,7 @@ def _add_version(
             )
         )
         t_uuid = str(target.get("uuid", ""))
-        t_url = target.get("url") or client.detail_url(Kind.TARGET, t_uuid)
+        t_url = client.detail_url(Kind.TARGET, t_uuid)
         reader.add(Record(t_key, fields, t_uuid, t_url))
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from tests.ci_files import action_env, action_step, outputs
 
-from .fakeforge import GITHUB_TOKEN, FakeForge, zip_of
+from .fakeforge import GITHUB_TOKEN, WORKFLOW, FakeForge, upload
 from .harness import (
     ROOT,
     cli_env,
@@ -213,6 +213,7 @@ class Runner:
                 "GITHUB_API_URL": self.forge.base,
                 "GITHUB_SERVER_URL": "https://github.example",
                 "GITHUB_RUN_ID": str(1000 + self.runs),
+                "GITHUB_WORKFLOW_REF": f"{self.forge.state.repo}/{WORKFLOW}@refs/heads/main",
                 "GITHUB_SHA": sha,
                 "WALDUR_API_TOKEN": token or self.server.staff_token,
                 "RECONCILE_LOCK_DIR": str(job),
@@ -238,21 +239,10 @@ class Runner:
         summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
         return done, outputs(Path(env["GITHUB_OUTPUT"])), summary
 
-    def upload(self, plan_file: str, head_sha: str) -> None:
-        """What actions/upload-artifact does with the plan: an artifact of this run."""
-        state = self.forge.state
-        artifact_id = state.new_id()
-        data = (self.workspace / plan_file).read_bytes()
-        state.blobs[artifact_id] = zip_of(Path(plan_file).name, data)
-        state.artifacts.append(
-            {
-                "id": artifact_id,
-                "name": "reconcile-plan",
-                "expired": False,
-                "created_at": f"2026-01-01T00:00:{artifact_id % 60:02d}Z",
-                "workflow_run": {"id": 1000 + self.runs, "head_sha": head_sha},
-            }
-        )
+    def upload(self, plan_file: str, head_sha: str, workflow: str = WORKFLOW) -> None:
+        """What actions/upload-artifact does with the plan: an artifact of this pull-request
+        run of `workflow`."""
+        upload(self.forge, (self.workspace / plan_file).read_bytes(), head_sha, workflow)
 
     def merge(self, head_sha: str, merge_sha: str) -> None:
         self.forge.state.pulls[merge_sha] = [
