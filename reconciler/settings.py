@@ -176,6 +176,14 @@ class Settings:
         "seconds to wait for another apply to the same API URL to finish",
         parse=duration,
     )
+    load_timeout: float = option(
+        "--load-timeout",
+        "RECONCILE_LOAD_TIMEOUT",
+        600.0,
+        "seconds apply waits for a catalog load by Waldur's loader (then exit 3: the next run "
+        "checks it; the daemon never waits)",
+        parse=duration,
+    )
     lock_dir: str = option(
         "--lock-dir",
         "RECONCILE_LOCK_DIR",
@@ -277,6 +285,7 @@ class Settings:
             max_delete_percent=self.max_delete_percent,
             lock_wait=self.lock_wait,
             lock_dir=self.lock_dir,
+            load_timeout=self.load_timeout,
         )
 
 

@@ -139,6 +139,9 @@ def mark(plan: Plan, capabilities: Capabilities) -> Plan:
     blocked: dict[Key, str] = {}  # creates that cannot happen → the kind label
     changes = []
     for change in plan.changes:
+        if change.action is Action.LOAD:  # the loader actions: `mark_loads`
+            changes.append(change)
+            continue
         reason = ""
         parent = change.key.parent
         if change.action is Action.CREATE and parent is not None and parent in blocked:
@@ -154,13 +157,24 @@ def mark(plan: Plan, capabilities: Capabilities) -> Plan:
     return replace(plan, changes=tuple(changes), capabilities="checked")
 
 
+def mark_loads(plan: Plan, reason: str) -> Plan:
+    """`plan` with its loads not applicable for `reason` (the server has no loader actions)."""
+    changes = tuple(
+        replace(change, applicable=False, reason=f"{reason} (it would load: {change.reason})")
+        if change.action is Action.LOAD and not change.running
+        else change
+        for change in plan.changes
+    )
+    return replace(plan, changes=changes)
+
+
 def field_problems(plan: Plan, desired: DesiredState, capabilities: Capabilities) -> list[str]:
     """``FILE:LINE: kind KEY: field: …`` for each value the server's stated limits refuse,
     in the changes that will be sent."""
     problems = []
     for change in plan.changes:
         rules = capabilities.kinds.get(change.kind)
-        if rules is None or not change.applicable or change.action is Action.DELETE:
+        if rules is None or not change.applicable or change.action in (Action.DELETE, Action.LOAD):
             continue
         record = desired.records.get(change.key)
         where = f"{record.source}: " if record is not None and record.source else ""

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from reconciler.core.errors import ExitCode, InputError, ReconcileError
 from reconciler.core.model import DesiredState
 from reconciler.daemon.http import StatusServer
 from reconciler.daemon.metrics import DaemonMetrics
-from reconciler.daemon.status import StatusBook, drift_by_kind
+from reconciler.daemon.status import StatusBook, drift_by_kind, load_states
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
 from reconciler.remote.client import WaldurClient
@@ -205,7 +205,7 @@ class Daemon:
                 log.warning("desired state invalid; keeping the last good one, no writes")
             raise
         outcome = reconcile_once(
-            self.settings.run_options(),
+            replace(self.settings.run_options(), load_timeout=0),  # loads: checked next run
             self.client,
             self.desired,
             write=not self.dry_run,
@@ -224,13 +224,15 @@ class Daemon:
         plan = outcome.plan
         for label, count in drift_by_kind(plan.changes).items():
             self.metrics.drift.labels(label).set(count)
+        for item in load_states(plan, outcome.result):
+            self.metrics.loading.labels(item["catalog"]).set(item["state"] == "loading")
         log.info("plan", **plan.summary(), dialect=plan.dialect, complete=plan.complete)
         if outcome.refusal is not None:
             self._fail(outcome.refusal)
             return "refused"
         result = outcome.result
         only_not_applicable = result is not None and all(
-            r.status in (Status.DONE, Status.NOT_APPLICABLE) for r in result.results
+            r.status in (Status.DONE, Status.NOT_APPLICABLE, Status.LOADING) for r in result.results
         )
         if outcome.exit_code != ExitCode.OK and only_not_applicable and not result.interrupted:
             # A steady state, not an error: the server will never take these changes, and
