@@ -201,6 +201,12 @@ LOADERS: dict[str, tuple[str, str]] = {
 }
 
 
+def loader_for(key: Key) -> str | None:
+    """The loader that can fill the catalog of `key` (by its name and type), or None."""
+    pair = (key.parts[0], key.parts[2])
+    return next((name for name, owned in LOADERS.items() if owned == pair), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Expectations:
     """What a load must give, checked after every load: these packages present, each of them
