@@ -42,6 +42,8 @@ from waldur_sim.kinds import (
     collection_url,
     resolve,
 )
+from waldur_sim.loaders.actions import CatalogActions
+from waldur_sim.loaders.actions import allow as action_allow
 from waldur_sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
 from waldur_sim.offerings import OfferingViews, allow
 from waldur_sim.pagination import InvalidPage, link_header, paginate
@@ -107,10 +109,18 @@ class App:
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
         self.offerings = OfferingViews(store)
+        #: the catalog actions and their loaders (`loaders/`); None: a build without them
+        self.catalog_actions: CatalogActions | None = None
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
         route = resolve(unquote(raw_path))
+        if route is not None and self.catalog_actions is None:
+            route = route.without_catalog_actions()
+        if route is not None and route.view is View.SIM_LOADERS:
+            if self.catalog_actions is not None:
+                return self.catalog_actions.control(request)
+            route = None
         if route is None:
             response = _django_headers(_unrouted(request.method, raw_path, query))
             self.stats.record(request.method, _UNROUTED, response.status)
@@ -139,8 +149,11 @@ class App:
     def _dispatch(self, request: Request, route: Route) -> Response:
         base = _base_url(request)
         offering_view = route.view in OFFERING_VIEWS or route.view is View.CPU_TARGETS
+        catalog_action = route.view is View.CATALOG_ACTION
         if offering_view:
             allowed, allow_header = (), allow(route)
+        elif catalog_action:
+            allowed, allow_header = (), action_allow(route)
         elif route.kind is None:
             allowed = READ_METHODS
             allow_header = VERSION_ALLOW if route.view is View.VERSION else ", ".join(allowed)
@@ -151,6 +164,9 @@ class App:
             if offering_view:
                 user = self._authenticate(request)
                 response = self.offerings.handle(request, route, base, user)
+            elif catalog_action and self.catalog_actions is not None:
+                user = self._authenticate(request)
+                response = self.catalog_actions.handle(request, route, user)
             elif route.kind is None:
                 response = self._fixed_view(request, route, base)
             else:

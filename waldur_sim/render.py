@@ -1,9 +1,10 @@
 """Stored rows → response bodies, per dialect, in the field order of upstream's serializers.
 
 The legacy dialect shows what the published docs list. The current one shows every field a
-current upstream server returns, with the values upstream gives an object its own loaders never
-touched (the sim has no loaders): empty lists and objects, null update timestamps, no update
-errors. `metadata.py` describes the same fields in the same order to OPTIONS.
+current upstream server returns; fields only upstream's loaders fill and the sim does not store
+are shown as upstream shows an object its loaders never touched (empty lists and objects). The
+update timestamps and errors of a catalog are the sim's loaders' (`loaders/`). `metadata.py`
+describes the same fields in the same order to OPTIONS.
 
 Targets are stored once, in the current upstream columns; the legacy dialect shows them as
 cpu_family / cpu_microarchitecture / path, which is how upstream migrated them.
@@ -26,6 +27,10 @@ _EMPTY_JSON = {"{}": dict, "[]": list}
 def iso(stamp: str) -> str:
     """A stored `…T12:00:00.000000Z` stamp as DRF renders it (no fraction when it is zero)."""
     return stamp[:19] + "Z" if stamp.endswith(".000000Z") else stamp
+
+
+def _stamp(stamp: str | None) -> str | None:
+    return None if stamp is None else iso(stamp)
 
 
 def _json(text: str) -> Any:
@@ -79,8 +84,8 @@ class Renderer:
         }
         if not self.legacy:
             body |= {
-                "last_update_attempt": None,
-                "last_successful_update": None,
+                "last_update_attempt": _stamp(row["last_update_attempt"]),
+                "last_successful_update": _stamp(row["last_successful_update"]),
                 "update_errors": row["update_errors"],
             }
         return body | {

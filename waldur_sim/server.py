@@ -36,6 +36,7 @@ from waldur_sim.auth import (
 )
 from waldur_sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
 from waldur_sim.kinds import KINDS
+from waldur_sim.loaders import config as loaders
 from waldur_sim.offering_store import ensure_offering
 from waldur_sim.responses import Response, detail, django_page, server_error
 from waldur_sim.serializers import DIALECTS, LEGACY
@@ -308,6 +309,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="METHODS",
         help="aim faults at these HTTP methods (e.g. POST,PATCH)",
     )
+    loaders.add_arguments(p)
     return p
 
 
@@ -332,7 +334,9 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         methods=args.fault_methods,
     )
     stats = Stats()
-    return App(store, settings, Faults(config, stats), stats)
+    app = App(store, settings, Faults(config, stats), stats)
+    app.catalog_actions = loaders.build_actions(args, store, app.metadata.fields("catalog"))
+    return app
 
 
 def create_offerings(store: Store, names: Sequence[str], other_names: Sequence[str]) -> None:
@@ -359,8 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"waldur-sim: {exc}", file=sys.stderr)
         return 1
+    app = build_app(args, store)
     try:
-        server = SimServer(args.host, args.port, build_app(args, store), verbose=args.verbose)
+        server = SimServer(args.host, args.port, app, verbose=args.verbose)
     except OSError as exc:
         store.close()
         print(f"waldur-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -376,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(LISTENING.format(url=server.url), flush=True)
     stop.wait()
     server.stopping.set()
+    if app.catalog_actions is not None:
+        app.catalog_actions.worker.stop()
     server.shutdown()
     server.server_close()
     store.close()

@@ -30,7 +30,7 @@ from typing import Any
 
 from waldur_sim.kinds import KINDS, KindInfo
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _COMMON = """
     id INTEGER PRIMARY KEY,
@@ -74,6 +74,8 @@ CREATE TABLE catalog ({_COMMON}
     metadata TEXT NOT NULL,
     auto_update_enabled INTEGER NOT NULL,
     update_errors TEXT NOT NULL DEFAULT '',
+    last_update_attempt TEXT,
+    last_successful_update TEXT,
     UNIQUE (name, version, catalog_type)
 );
 CREATE TABLE package ({_COMMON}
@@ -109,6 +111,8 @@ PRAGMA user_version = {SCHEMA_VERSION};
 _MIGRATIONS = {
     1: "ALTER TABLE catalog ADD COLUMN update_errors TEXT NOT NULL DEFAULT '';",
     2: _OFFERINGS,
+    3: "ALTER TABLE catalog ADD COLUMN last_update_attempt TEXT;"
+    "ALTER TABLE catalog ADD COLUMN last_successful_update TEXT;",
 }
 
 # What a response needs besides the row itself: parent names and counts.
