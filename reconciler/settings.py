@@ -318,6 +318,7 @@ COMMON = (
     "max_delete_percent",
     "lock_wait",
     "lock_dir",
+    "load_timeout",
     "log_level",
     "log_format",
 )
@@ -326,7 +327,8 @@ DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", 
 READ = tuple(
     name
     for name in COMMON
-    if name not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir")
+    if name
+    not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir", "load_timeout")
 )
 
 

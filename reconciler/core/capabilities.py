@@ -158,14 +158,21 @@ def mark(plan: Plan, capabilities: Capabilities) -> Plan:
 
 
 def mark_loads(plan: Plan, reason: str) -> Plan:
-    """`plan` with its loads not applicable for `reason` (the server has no loader actions)."""
-    changes = tuple(
-        replace(change, applicable=False, reason=f"{reason} (it would load: {change.reason})")
-        if change.action is Action.LOAD and not change.running
-        else change
-        for change in plan.changes
-    )
-    return replace(plan, changes=changes)
+    """`plan` with its loads not applicable for `reason` (the server has no loader actions);
+    a loader catalog that does not exist yet is then not created either (nor linked): an
+    empty row nothing can fill would only be a doomed write."""
+    loads = {c.key for c in plan.changes if c.action is Action.LOAD and not c.running}
+    fresh = {c.key for c in plan.changes if c.action is Action.CREATE and c.key in loads}
+    changes = []
+    for change in plan.changes:
+        if change.action is Action.LOAD and change.key in loads:
+            why = f"{reason} (it would load: {change.reason})"
+            change = replace(change, applicable=False, reason=why)
+        elif change.action is Action.CREATE and change.key.catalog in fresh:
+            why = f"its catalog is created only to be loaded by Waldur, and {reason}"
+            change = replace(change, applicable=False, reason=why)
+        changes.append(change)
+    return replace(plan, changes=tuple(changes))
 
 
 def field_problems(plan: Plan, desired: DesiredState, capabilities: Capabilities) -> list[str]:

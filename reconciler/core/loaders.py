@@ -105,6 +105,18 @@ class LoadState:
         )
 
 
+MAX_TEXT = 600
+
+
+def clean(text: str, secret: str | None = None) -> str:
+    """A server's text as it may be shown: one line, no control characters (escaped), not
+    too long, and without `secret` (the token) should the server echo it."""
+    if secret:
+        text = text.replace(secret, "***")
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text.replace("\n", " "))
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
 def parse_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None
@@ -142,7 +154,7 @@ def header(key: Key, loader: str, state: LoadState | None) -> str:
     phase = state.phase
     last = show_time(state.success)
     if phase is LoadPhase.FAILED:
-        tail = f"last load attempt {show_time(state.attempt)} failed: {state.errors}"
+        tail = f"last load attempt {show_time(state.attempt)} failed: {clean(state.errors)}"
     elif phase is LoadPhase.LOADING:
         tail = f"loading since {show_time(state.attempt)}"
     elif phase is LoadPhase.NEVER:
@@ -160,7 +172,7 @@ def load_reason(state: LoadState | None, refresh: float | None, now: str) -> str
     if phase is LoadPhase.NEVER:
         return "never loaded"
     if phase is LoadPhase.FAILED:
-        return f"the last load failed ({state.errors})"
+        return f"the last load failed ({clean(state.errors)})"
     if phase is LoadPhase.LOADING:
         return f"a load is running (since {show_time(state.attempt)}): wait for it"
     success, clock = parse_time(state.success), parse_time(now)

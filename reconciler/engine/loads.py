@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from reconciler.core import loaders
 from reconciler.core.errors import ApiError
-from reconciler.core.loaders import LoadPhase, LoadState
+from reconciler.core.loaders import LoadPhase, LoadState, clean
 from reconciler.core.model import Expectations, Key, Kind
 from reconciler.core.plan import Change
 from reconciler.remote.client import WaldurClient
@@ -29,7 +29,6 @@ from reconciler.remote.observe import contents_of
 FIRST_DELAY = 2.0
 GROWTH = 1.5
 MAX_DELAY = 15.0
-MAX_TEXT = 600
 
 #: (catalog key, seconds waited, phase) → None: a terminal's progress line
 Progress = Callable[[Key, float, str], None]
@@ -62,14 +61,6 @@ class LoadOutcome:
     status: str
     message: str = ""
     gaps: tuple[str, ...] = ()
-
-
-def clean(text: str, secret: str | None = None) -> str:
-    """A server's text as it may be shown: no token, no control characters, not too long."""
-    if secret:
-        text = text.replace(secret, "***")
-    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text.replace("\n", " "))
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def run_load(

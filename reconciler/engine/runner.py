@@ -100,7 +100,7 @@ def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Pla
     writes = {
         c.kind
         for c in plan.changes
-        if c.action not in (Action.DELETE, Action.LOAD) and c.kind.in_tree
+        if c.action not in (Action.DELETE, Action.LOAD) and c.kind.in_tree and c.applicable
     }
     if not writes:
         return plan
