@@ -93,7 +93,7 @@ def run_load(
         if before is not None and before.errors:
             again = " (or it failed again with the same error)"
         return LoadOutcome("loading", f"still loading{again}; the next run checks it")
-    return check(client, change.key, state, options.expectations.get(change.key))
+    return check(client, change.key, state, options.expectations.get(change.key), before)
 
 
 def wait(
@@ -125,10 +125,20 @@ def wait(
 
 
 def check(
-    client: WaldurClient, key: Key, state: LoadState, expect: Expectations | None
+    client: WaldurClient,
+    key: Key,
+    state: LoadState,
+    expect: Expectations | None,
+    before: LoadState | None = None,
 ) -> LoadOutcome:
-    """A finished load against the file's expectations."""
+    """A finished load against the file's expectations (and what its sync deleted)."""
     done = f"loaded: {state.counts()}"
+    if before is not None and state.packages < before.packages:
+        gone = before.packages - state.packages
+        done += (
+            f"; {gone} package{'s' if gone != 1 else ''} fewer: the sync deleted what left "
+            "the source"
+        )
     if expect is None:
         return LoadOutcome("done", done)
     contents = None
