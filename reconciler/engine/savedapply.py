@@ -25,7 +25,7 @@ from reconciler.core.plan import Action, Plan, live_counts
 from reconciler.core.urls import public_url
 from reconciler.engine import locks
 from reconciler.engine.runner import NO_HOOKS, Hooks, Outcome, RunOptions, guard_and_apply, load
-from reconciler.engine.savedplan import SavedChange, SavedPlan, file_digest, plain
+from reconciler.engine.savedplan import ABSENT, SavedChange, SavedPlan, file_digest, plain
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
 from reconciler.remote.offerings import link_state
@@ -69,6 +69,12 @@ def _check_change(
 ) -> list[str]:
     change = saved.change
     key, have = change.key, fresh.records.get(change.key)
+    if change.action is Action.LOAD:  # the row as the plan saw it (its load state may move)
+        if saved.observed == ABSENT:
+            return [] if key in created else [f"{_what(key)} exists now"] if have else []
+        if have is None or have.uuid != change.uuid:
+            return [f"{_what(key)}, which the plan loads, was deleted or replaced"]
+        return []
     if change.action is Action.CREATE:
         if have is not None:
             return [f"{_what(key)} was absent and now exists (uuid {have.uuid})"]
@@ -136,6 +142,8 @@ def rebuild(saved: SavedPlan, fresh: ObservedState, counts: dict[Key, int]) -> P
         if change.action is Action.CREATE:
             parent = fresh.records.get(change.key.parent) if change.key.parent else None
             changes.append(replace(change, parent_url=parent.url if parent else None))
+        elif change.action is Action.LOAD and change.key not in fresh.records:
+            changes.append(change)  # the plan creates the row first
         else:
             live = fresh.records[change.key]
             changes.append(replace(change, uuid=live.uuid, url=live.url))
