@@ -139,7 +139,14 @@ def observe(
 def read_contents(reader: _Reader, catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     """A loader catalog's packages and their architectures, for its expectations (never
     planned against): the same package listing a declared catalog costs."""
-    return contents_of(reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"]))
+    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
+    if reader.dialect_seen is None:  # the targets read tell the dialect: no probe needed
+        targets = (
+            t for p in packages for v in p.get("versions") or [] for t in v.get("targets") or []
+        )
+        first = next(targets, None)
+        reader.dialect_seen = dialects.dialect_of(first) if first is not None else None
+    return contents_of(packages)
 
 
 def contents_of(packages: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
