@@ -194,6 +194,11 @@ def test_unmet_expectations_exit_3_naming_the_gaps(sim, tmp_path):
     assert "Expectation unmet: EESSI 2023.06: package NoSuchThing is missing" in text.stdout
     markdown = reconcile(server, "plan", "-o", "markdown", "-f", str(path)).stdout
     assert "**Expectations unmet**" in markdown and "riscv64/generic" in markdown
+    report = reconcile(server, "report", "-f", str(path), "--format", "markdown")
+    assert report.returncode == 0, report.stderr
+    assert "expectation unmet: EESSI 2023.06: package NoSuchThing is missing" in report.stdout
+    assert "654 packages, 1,200 versions, 16,751 targets on the server" in report.stdout
+    assert "No differences" in report.stdout  # the loader's contents are not differences
 
 
 def test_refresh_loads_again_once_the_last_load_is_older_than_the_policy(sim, tmp_path):
@@ -289,3 +294,14 @@ def test_the_daemon_records_a_running_load_and_checks_it_on_its_next_runs(sim, d
     wait_until(lambda: state() == "ok", "the daemon to see the load done", timeout=60)
     assert daemon.metric("reconcile_catalog_loading", catalog="EESSI 2023.06") == 0
     assert sim_stats(server)["requests"]["POST"].get("202", 0) == 1  # one load, not one per run
+
+
+def test_a_saved_plan_with_a_load_applies_exactly(sim, tmp_path):
+    server = start(sim, "--load-seconds", "0.2")
+    path = eessi_file(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert reconcile(server, "plan", "-f", str(path), "--out", str(saved)).returncode == 0
+    done = reconcile(server, "apply", str(saved), "--progress", "none")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[done: loaded: 654 packages" in done.stdout
+    assert eessi_row(server)["package_count"] == 654 and len(links(server)) == 1
