@@ -103,7 +103,8 @@ class Settings:
         "--detailed-exitcode",
         "RECONCILE_DETAILED_EXITCODE",
         False,
-        "plan: exit 2 when there are changes (0 when none)",
+        "plan: exit 2 when there are changes (0 when none); discover: exit 2 when a loader's "
+        "source has a version the server has no catalog of",
         parse=boolean,
     )
     concurrency: int = option(

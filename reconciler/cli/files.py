@@ -37,8 +37,10 @@ def cmd_discover(settings: Settings, out: TextIO) -> int:
 
     with WaldurClient(settings.client_config()) as client:
         offers = discover.discover(client)
-    json_out = settings.output == "json"
-    out.write(discover.render_json(offers) if json_out else discover.render_text(offers))
+    render = {"json": discover.render_json, "markdown": discover.render_markdown}
+    out.write(render.get(settings.output, discover.render_text)(offers))
+    if settings.detailed_exitcode and discover.newer(offers):
+        return ExitCode.CHANGES  # a newer version to declare (the drift check's issue)
     return ExitCode.OK
 
 

@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _report_parser(sub, files_help)
     text = "what the server's own catalog loaders (EESSI, Spack) offer: latest versions, updates"
     p = sub.add_parser("discover", help=text, description=text)
-    add_options(p, (*READ, "output"))
+    add_options(p, (*READ, "output", "detailed_exitcode"))
     p = sub.add_parser("options", help="list every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     return parser

@@ -11,6 +11,7 @@ A server without the action (before 8.0.2) answers 404 (or 405): said plainly, e
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -73,7 +74,7 @@ def render_json(offers: Sequence[Offer]) -> str:
     return json.dumps({"loaders": [asdict(o) for o in offers]}, indent=2) + "\n"
 
 
-def render_text(offers: Sequence[Offer]) -> str:
+def _rows(offers: Sequence[Offer]) -> list[tuple[str, ...]]:
     rows = [("loader", "catalog", "latest in the source", "on the server", "update")]
     for o in offers:
         rows.append(
@@ -85,17 +86,37 @@ def render_text(offers: Sequence[Offer]) -> str:
                 "yes" if o.update_available else "no",
             )
         )
+    return rows
+
+
+def summary(offers: Sequence[Offer]) -> str:
+    found = newer(offers)
+    if not found:
+        return "No updates: each source's latest version is the server's newest row."
+    what = ", ".join(f"{o.name} {o.latest_version}" for o in found)
+    return (
+        f"Update available ({what}): the source's latest version differs from the "
+        "server's newest row of that catalog."
+    )
+
+
+def render_markdown(offers: Sequence[Offer]) -> str:
+    """For the drift issue: a heading, the table, the summary."""
+    rows = _rows(offers)
+    lines = ["### Waldur's catalog loaders", ""]
+    lines += ["| " + " | ".join(rows[0]) + " |", "|---" * len(rows[0]) + "|"]
+    lines += [
+        "| " + " | ".join(html.escape(cell).replace("|", "\\|") for cell in row) + " |"
+        for row in rows[1:]
+    ]
+    return "\n".join([*lines, "", summary(offers)]) + "\n"
+
+
+def render_text(offers: Sequence[Offer]) -> str:
+    rows = _rows(offers)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    found = newer(offers)
-    tail = ["No updates: each source's latest version is the server's newest row."]
-    if found:
-        what = ", ".join(f"{o.name} {o.latest_version}" for o in found)
-        tail = [
-            f"Update available ({what}): the source's latest version differs from the "
-            "server's newest row of that catalog."
-        ]
-    return "\n".join([*lines, "", *tail]) + "\n"
+    return "\n".join([*lines, "", summary(offers)]) + "\n"
