@@ -231,15 +231,30 @@ class Daemon:
             self._fail(outcome.refusal)
             return "refused"
         result = outcome.result
+        settled = (Status.DONE, Status.NOT_APPLICABLE, Status.LOADING)
         only_not_applicable = result is not None and all(
-            r.status in (Status.DONE, Status.NOT_APPLICABLE, Status.LOADING) for r in result.results
+            r.status in settled for r in result.results
         )
+        loading = (
+            [str(r.change.key) for r in result.results if r.status is Status.LOADING]
+            if (result is not None)
+            else []
+        )
+        if only_not_applicable and loading and not plan.not_applicable and not plan.gaps:
+            # Waldur's loader is at work: not an error; the next runs check it
+            log.info("catalog load running", catalogs=loading)
+            self._succeed()
+            return "success"
         if outcome.exit_code != ExitCode.OK and only_not_applicable and not result.interrupted:
             # A steady state, not an error: the server will never take these changes, and
             # saying so every interval must not page anyone (reconcile_drift_objects shows it).
             self._succeed()
             log.warning("changes not applicable on this server", count=plan.not_applicable)
             return "not_applicable"
+        if outcome.exit_code != ExitCode.OK and outcome.result is None and plan.gaps:
+            gaps = [f"{key}: {gap}" for key, found in sorted(plan.gaps.items()) for gap in found]
+            self._fail(RuntimeError("expectations unmet: " + "; ".join(gaps)))
+            return "failure"
         if outcome.exit_code != ExitCode.OK:
             summary = outcome.result.summary() if outcome.result else {}
             self._fail(RuntimeError(f"some changes were not applied: {summary}"))
