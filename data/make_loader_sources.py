@@ -10,8 +10,8 @@
 - `spack/repology.json.xz`: a packages.spack.io `repology.json` of the 50 packages in `SPACK`,
   made from `spack_package_versions.json` (a text scan of spack/spack-packages at 1e8cf059, not
   in this repository: give its path): homepage, the first 6 non-deprecated versions in the
-  order declared (a version without a digit is a branch and says so); the source has no
-  summaries, categories, licences, maintainers, dependencies or downloads, so those are empty.
+  order declared (a version without a digit is a branch: `branch`, no `downloads`); the source
+  has no summaries, categories, licences, maintainers, dependencies or downloads: all empty.
 
 Only the standard library; the output is deterministic (sorted keys, fixed xz preset).
 """
@@ -30,7 +30,6 @@ EESSI_LEGACY = DATA / "eessi" / "json_data_detail_2026-02-21.json.xz"
 EESSI_SAMPLE = DATA / "eessi" / "api_format_sample" / "eessi_api_metadata_software.sample.json.xz"
 EESSI_OUT = DATA / "eessi" / "api_format" / "eessi_api_metadata_software.json.xz"
 SPACK_OUT = DATA / "spack" / "repology.json.xz"
-SPACK_DEFAULT = Path("/work/shared/data/spack/spack_package_versions.json")
 SPACK_LAST_UPDATE = "2026-07-01 00:00:00"  # the commit date of the scanned spack-packages
 PREFIX = "/cvmfs/software.eessi.io/versions/2023.06/software/linux/"
 SPACK = [
@@ -182,7 +181,9 @@ def spack(source: Path) -> dict[str, Any]:
             "patches": [],
             "downloads": [],
             "version": [
-                {"version": v, "downloads": []} | ({} if re.search(r"\d", v) else {"branch": v})
+                {"version": v, "downloads": []}
+                if re.search(r"\d", v)
+                else {"version": v, "branch": v}
                 for v in versions
             ],
         }
@@ -191,11 +192,12 @@ def spack(source: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     write(EESSI_OUT, eessi())
-    source = Path(argv[0]) if argv else SPACK_DEFAULT
-    if not source.exists():
-        print(
-            f"{source}: not found (give the path of spack_package_versions.json)", file=sys.stderr
-        )
+    if not argv:
+        print("Spack: give the path of spack_package_versions.json to remake it", file=sys.stderr)
+        return 0
+    source = Path(argv[0])
+    if not source.is_file():
+        print(f"{source}: no such file (spack_package_versions.json)", file=sys.stderr)
         return 1
     write(SPACK_OUT, spack(source))
     return 0

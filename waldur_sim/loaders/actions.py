@@ -151,7 +151,10 @@ class CatalogActions:
 
     def control(self, request: Request) -> Response:
         if request.method in ("PATCH", "PUT", "POST"):
-            changes = _control_changes(parse_body(request))
+            try:
+                changes = _control_changes(parse_body(request))
+            except HttpError as exc:
+                return exc.response
             self.sources.configure(**changes)
             self.worker.release()
         elif request.method not in ("GET", "HEAD"):

@@ -38,6 +38,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _existing(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or directory")
+    return path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "catalog actions and loaders (current dialect; see docs/reference/waldur-sim-loaders.md)"
@@ -59,27 +66,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--load-fail",
         type=_fail,
-        default=frozenset(),
+        default="",
         metavar="LOADERS",
         help="make these sources unreachable: eessi, spack or all (loads fail, discover says null)",
     )
     group.add_argument(
         "--eessi-source",
-        type=Path,
-        default=DEFAULT_EESSI_SOURCE,
+        type=_existing,
         metavar="PATH",
         help="EESSI API format: a directory with eessi_api_metadata_software.json[.xz] "
-        "(+ eessi_api_metadata_ext-*.json[.xz]) or that file (default: the repository's data/)",
+        "(+ eessi_api_metadata_ext-*.json[.xz]) or that file (default: data/eessi/api_format/)",
     )
     group.add_argument(
         "--spack-source",
-        type=Path,
-        default=DEFAULT_SPACK_SOURCE,
+        type=_existing,
         metavar="PATH",
-        help="Spack repology.json[.xz] (default: the repository's data/)",
+        help="Spack repology.json[.xz] (default: data/spack/repology.json.xz)",
     )
-    group.add_argument("--eessi-url", default=EESSI_URL, help="the EESSI API URL catalogs name")
-    group.add_argument("--spack-url", default=SPACK_URL, help="the Spack data URL catalogs name")
+    group.add_argument(
+        "--eessi-url", default=EESSI_URL, metavar="URL", help="the EESSI API URL catalogs name"
+    )
+    group.add_argument(
+        "--spack-url", default=SPACK_URL, metavar="URL", help="the Spack data URL catalogs name"
+    )
     group.add_argument(
         "--eessi-version",
         default="",
@@ -101,8 +110,8 @@ def build_actions(
     if args.no_catalog_actions or args.dialect == LEGACY:
         return None
     config = SourceConfig(
-        eessi_source=args.eessi_source,
-        spack_source=args.spack_source,
+        eessi_source=args.eessi_source or DEFAULT_EESSI_SOURCE,
+        spack_source=args.spack_source or DEFAULT_SPACK_SOURCE,
         eessi_url=args.eessi_url,
         spack_url=args.spack_url,
         unreachable=args.load_fail,

@@ -36,6 +36,7 @@ class TargetData:
 class VersionData:
     version: str
     module_version: str = ""
+    dependencies: list[Any] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     targets: list[TargetData] = field(default_factory=list)
 
@@ -49,6 +50,7 @@ class PackageData:
     categories: list[str] = field(default_factory=list)
     licenses: list[str] = field(default_factory=list)
     maintainers: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)  # extensions: names of parent packages
     versions: dict[str, VersionData] = field(default_factory=dict)
 
 

@@ -105,6 +105,9 @@ def _package(
         categories=list(info.get("categories") or []),
         licenses=list(info.get("licenses") or []),
     )
+    if is_extension:  # upstream collects the parents of all kept versions, in order
+        names = ((v.get("parent_software") or {}).get("name") for v in entries)
+        package.parents = list(dict.fromkeys(name for name in names if name))
     for entry in entries:
         module = entry.get("module") or {}
         key = module.get("module_version") or entry["version"]
@@ -144,6 +147,7 @@ def _version(entry: dict[str, Any], module: dict[str, Any], catalog_version: str
     return VersionData(
         version=entry["version"],
         module_version=module.get("module_version", ""),
+        dependencies=required,
         metadata=metadata,
         targets=targets,
     )

@@ -107,6 +107,7 @@ def _version(number: str, entry: dict[str, Any], info: dict[str, Any]) -> Versio
             targets.append(TargetData(target_type=kind, target_name=name, metadata=metadata))
     return VersionData(
         version=number,
+        dependencies=dependencies,
         metadata={
             "downloads": downloads,
             "branch": entry.get("branch", ""),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
@@ -192,11 +193,16 @@ class Worker:
         return spack.detect(self.sources) or "latest"
 
     def _wait(self) -> None:
-        """The time a load takes before it writes; held loads wait for a release."""
+        """The time a load takes before it writes (`load_seconds`, re-read whenever the
+        configuration changes); a held load waits for its release."""
+        started = time.monotonic()
         with self._released:
-            while self.sources.config.hold and not self.stopping.is_set():
-                self._released.wait()
-        self.stopping.wait(self.sources.config.load_seconds)
+            while not self.stopping.is_set():
+                config = self.sources.config
+                left = config.load_seconds - (time.monotonic() - started)
+                if not config.hold and left <= 0:
+                    return
+                self._released.wait(None if config.hold else left)
 
 
 def detected(sources: Sources) -> dict[str, str | None]:
