@@ -269,8 +269,8 @@ def load_states(plan: Plan, apply: ApplyResult | None) -> list[dict[str, Any]]:
         result = results.get(id(change)) if change is not None else None
         if result is not None:
             state = {"done": "ok", "unmet": "unmet"}.get(result.status.value, result.status.value)
-        elif change is not None and not change.running:
-            state = "load"
+        elif change is not None:
+            state = "loading" if change.running else "load"
         if key in plan.gaps:
             state = "unmet"
         detail = result.message if result is not None and result.message else line
