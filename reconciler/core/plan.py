@@ -11,6 +11,9 @@ read the same `Plan`.
   its children with it (they are counted in the change's `cascade`).
 - Order: creates and updates top-down (catalog, package, version, target), then deletes
   bottom-up; inside a level, by key.
+- A catalog that Waldur's loader fills (``loader:``) has no packages in the desired state and
+  none are read: its contents are never planned. It gets a ``load`` change when it is absent,
+  never loaded, failed, or older than its refresh (`plan_loads`, `core.loaders`).
 """
 
 from __future__ import annotations
