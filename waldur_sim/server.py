@@ -34,6 +34,7 @@ from waldur_sim.auth import (
     OTHER_PROVIDER,
     PROVIDER,
 )
+from waldur_sim.builds import BUILDS, NEWEST
 from waldur_sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
 from waldur_sim.kinds import KINDS
 from waldur_sim.loaders import config as loaders
@@ -240,13 +241,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     p.add_argument("--db", type=Path, help="SQLite file kept across restarts (default: private)")
-    p.add_argument("--dialect", choices=DIALECTS, default=LEGACY, help="target field names")
+    p.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default=LEGACY,
+        help="target field names, and the fields and filters of that era (default legacy)",
+    )
     p.add_argument(
         "--read-only-kinds",
         type=lambda t: _names(t, tuple(KINDS)),
         default=frozenset(),
         metavar="KINDS",
         help="kinds to serve like current upstream: POST 500, PUT/PATCH change nothing",
+    )
+    p.add_argument(
+        "--upstream-build",
+        choices=BUILDS,
+        default=NEWEST,
+        help=(
+            "imitate this upstream build where builds differ: newest (default), or 004c5322, "
+            "the build data/api_samples was recorded from (another offering's link is "
+            "removed; moving a link onto an already linked catalog answers 500)"
+        ),
     )
     p.add_argument(
         "--staff-token",
@@ -320,6 +336,7 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         owner_token=args.owner_token or DEFAULT_OWNER_TOKEN,
         dialect=args.dialect,
         read_only=args.read_only_kinds,
+        build=args.upstream_build,
         embed=not args.no_embed,
         latency=args.latency_ms / 1000,
     )

@@ -112,6 +112,8 @@ def test_a_build_without_the_actions_routes_their_paths_as_catalog_paths() -> No
         updated = httpx.post(f"{collection}{created['uuid']}/update_catalog/", headers=staff)
         assert updated.status_code == 404
         assert updated.headers["Content-Type"].startswith("text/html")
+        unslashed = httpx.post(f"{collection}{created['uuid']}/update_catalog", headers=staff)
+        assert unslashed.status_code == 404  # no route with the slash either: no redirect
         assert httpx.get(f"{sim.api_url}_sim/loaders/").status_code == 404
         options = httpx.request("OPTIONS", f"{collection}import_catalog/", headers=staff)
         assert "actions" not in options.json()  # no catalog "import_catalog" to PUT

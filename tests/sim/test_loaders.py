@@ -11,9 +11,12 @@ sample's 2023.06 are the recorded build's (3 / 7 / 98 and 5 / 11 / 152, samples 
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -340,3 +343,46 @@ def test_a_missing_source_file_stops_the_start_with_its_name() -> None:
     assert result.returncode == 2
     assert "--eessi-source: /nonexistent/eessi: no such file or directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_extension_files_add_extensions_with_their_parents(tmp_path: Path) -> None:
+    """An `eessi_api_metadata_ext-<type>.json` beside the main file adds extension packages
+    (`is_extension`, parents from `parent_software`), as upstream's loader does; entries of
+    another EESSI version are left out, and a dropped extension goes with the next sync."""
+    shutil.copy(EESSI_SAMPLE, tmp_path / "eessi_api_metadata_software.json.xz")
+    modules = [{"module_name": "EESSI", "module_version": "2023.06"}]
+    entry = {"version": "1.0", "required_modules": modules, "cpu_arch": ["x86_64/generic"]}
+    extensions = {
+        "software": {
+            "espresso-tools": {
+                "description": "tools of ESPResSo",
+                "versions": [entry | {"parent_software": {"name": "ESPResSo"}}],
+            },
+            "later-tool": {
+                "versions": [
+                    entry
+                    | {"required_modules": [{"module_name": "EESSI", "module_version": "2025.06"}]}
+                ]
+            },
+        }
+    }
+    (tmp_path / "eessi_api_metadata_ext-python.json").write_text(json.dumps(extensions))
+    with SimProcess(
+        "--dialect", "current", "--load-seconds", "0", "--eessi-source", str(tmp_path)
+    ) as process:
+        sim = Sim(process)
+        catalog = sim.pin("2023.06")
+        sim.update(catalog)
+        loaded = sim.finished(catalog)
+        packages = sim.packages(catalog)
+        assert counts(loaded)[0] == SAMPLE_2023[0] + 1
+        assert "later-tool" not in packages
+        tools = packages["espresso-tools"]
+        assert tools["is_extension"] is True
+        assert [parent["name"] for parent in tools["parent_softwares"]] == ["ESPResSo"]
+        assert packages["ESPResSo"]["extension_count"] == 1
+        sim.control(drop={"EESSI": ["espresso-tools"]})
+        sim.update(catalog)
+        synced = sim.finished(catalog, after=loaded["last_update_attempt"])
+        assert counts(synced)[0] == SAMPLE_2023[0]
+        sim.http.close()

@@ -64,12 +64,26 @@ class Client:
     def rows(self, name: str) -> list[dict[str, Any]]:
         return [row for row in self.get(f"?name={name}").json() if row["name"] == name]
 
+    def reset(self) -> None:
+        """A fresh start on a shared server: no catalogs, the sources as started."""
+        for row in self.get("?page_size=300").json():
+            assert httpx.delete(row["url"], headers=self.headers("staff")).status_code == 204
+        reset = {"fail": [], "drop": {}, "hold": False}
+        assert httpx.patch(f"{self.sim.api_url}_sim/loaders/", json=reset).status_code == 200
 
-@pytest.fixture(params=sorted(PROFILES))
-def client(request: pytest.FixtureRequest) -> Iterator[Client]:
+
+@pytest.fixture(scope="module", params=sorted(PROFILES))
+def server(request: pytest.FixtureRequest) -> Iterator[SimProcess]:
     args = ("--dialect", "current", "--load-seconds", "0", *PROFILES[request.param])
     with SimProcess(*args) as sim:
-        yield Client(sim)
+        yield sim
+
+
+@pytest.fixture
+def client(server: SimProcess) -> Client:
+    shared = Client(server)
+    shared.reset()
+    return shared
 
 
 def by_name(data: list[dict[str, Any]], name: str) -> dict[str, Any]:

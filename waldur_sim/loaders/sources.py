@@ -108,7 +108,9 @@ class Sources:
             path = _find(folder / f"eessi_api_metadata_ext-{ext_type}.json")
             if path.exists():  # upstream skips an extension file it cannot fetch
                 extensions[ext_type] = self._read(path, main_url)
-        return _without(data, "software", config.drop.get(EESSI)), extensions
+        dropped = config.drop.get(EESSI)
+        extensions = {kind: _without(ext, "software", dropped) for kind, ext in extensions.items()}
+        return _without(data, "software", dropped), extensions
 
     def spack(self) -> dict[str, Any]:
         config = self._config

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from waldur_sim.loaders import eessi, spack
-from waldur_sim.loaders.data import CATALOG_TYPES, EESSI, CatalogData
+from waldur_sim.loaders.data import CATALOG_TYPES, EESSI, SPACK, CatalogData
 from waldur_sim.loaders.sources import SourceError, Sources
 from waldur_sim.loaders.writer import write
 from waldur_sim.store import Store, StoreError
@@ -87,8 +87,8 @@ class Worker:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            counts = {name: self._counts[name] for name in ("started", "running", "succeeded")}
-            counts["failed"] = self._counts["failed"]
+            names = ("started", "running", "succeeded", "failed")
+            counts = {name: self._counts[name] for name in names}
             return {"loads": counts, "history": list(self._history)}
 
     # -- the tasks --------------------------------------------------------------------------------
@@ -146,6 +146,8 @@ class Worker:
     ) -> dict[str, Any]:
         outcome: dict[str, Any] = {"catalog_uuid": row_uuid, "version": version}
         self._wait()
+        if self.stopping.is_set():  # the server stops: the load never happened
+            return outcome | {"status": "abandoned"}
         try:
             data = self._fetch(job.name, version)
             with self.store.writing() as conn:
@@ -207,4 +209,4 @@ class Worker:
 
 def detected(sources: Sources) -> dict[str, str | None]:
     """What `discover` reports as the latest version of each loader (None: unreadable)."""
-    return {EESSI: eessi.detect(sources), "Spack": spack.detect(sources)}
+    return {EESSI: eessi.detect(sources), SPACK: spack.detect(sources)}
