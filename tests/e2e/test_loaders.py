@@ -8,12 +8,13 @@ control on a real server: a source that fails or drops a package, loads held bac
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e.harness import reconcile, sim_stats, write_yaml, writes
+from tests.e2e.harness import RECONCILE, cli_env, reconcile, sim_stats, write_yaml, writes
 from tests.waiting import wait_until
 from waldur_sim.launcher import SimProcess
 
@@ -164,10 +165,23 @@ def test_a_load_slower_than_the_timeout_exits_3_and_the_next_run_finishes_it(sim
     assert doc["changes"][0]["running"] is True
     assert "a load is running" in doc["changes"][0]["reason"]
     posts = sim_stats(server)["requests"]["POST"].get("202", 0)
+    # the next run, while the load is still held: it waits (one look, then released)
+    waiting = subprocess.Popen(
+        [RECONCILE, "apply", "-f", str(path), "--progress", "lines"],
+        env=cli_env(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiting.stderr is not None
+    first = waiting.stderr.readline()  # "apply: 1 changes to make", then the looks
+    while "load EESSI 2023.06: loading" not in first:
+        assert first, "the next apply ended without waiting for the load"
+        first = waiting.stderr.readline()
     control(server, hold=False)
-    done = reconcile(server, "apply", "-f", str(path), "--progress", "none")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "[done: loaded: 654 packages" in done.stdout
+    out, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, out
+    assert "[done: loaded: 654 packages" in out
     assert sim_stats(server)["requests"]["POST"].get("202", 0) == posts  # waited, sent nothing
 
 
