@@ -27,10 +27,18 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, Record
+from reconciler.core.model import (
+    CatalogPolicy,
+    DesiredState,
+    Expectations,
+    Key,
+    Kind,
+    LoaderPolicy,
+    Record,
+)
 
 NAME = "waldur-catalog-reconciler desired-state cache"
-VERSION = 3
+VERSION = 4  # 4: a catalog's loader policy (loader:, expect:, refresh:) is kept
 SUFFIX = ".json"
 KEY_BYTES = 32
 
@@ -106,11 +114,27 @@ def _pack(state: DesiredState) -> dict[str, Any]:
                 p.allow_empty,
                 sorted(p.ignore_fields),
                 p.offerings,
+                _pack_loader(p.loader),
             ]
             for key, p in state.policies.items()
         ],
         "sources": list(state.sources),
     }
+
+
+def _pack_loader(policy: LoaderPolicy | None) -> list[Any] | None:
+    if policy is None:
+        return None
+    e = policy.expect
+    return [policy.loader, list(e.packages), list(e.architectures), e.min_packages, policy.refresh]
+
+
+def _unpack_loader(data: Any) -> LoaderPolicy | None:
+    if data is None:
+        return None
+    loader, packages, architectures, min_packages, refresh = data
+    expect = Expectations(tuple(packages), tuple(architectures), int(min_packages))
+    return LoaderPolicy(str(loader), expect, None if refresh is None else float(refresh))
 
 
 def _unpack(data: Any) -> DesiredState | None:
@@ -125,9 +149,9 @@ def _unpack(data: Any) -> DesiredState | None:
             records[key] = Record(key, fields, source=source)
         policies = {
             Key(Kind.CATALOG, tuple(parts)): CatalogPolicy(
-                prune, absent, allow_empty, frozenset(ignore), links
+                prune, absent, allow_empty, frozenset(ignore), links, _unpack_loader(loader)
             )
-            for parts, prune, absent, allow_empty, ignore, links in data["policies"]
+            for parts, prune, absent, allow_empty, ignore, links, loader in data["policies"]
         }
         return DesiredState(records=records, policies=policies, sources=tuple(data["sources"]))
     except (KeyError, TypeError, ValueError):

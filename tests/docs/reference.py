@@ -202,6 +202,12 @@ EXAMPLES: dict[str, str] = {
     "Catalog.offerings": "offerings:\n  - offering: HPC cluster A\n    enabled_cpu_family: "
     "[x86_64]",
     "Catalog.packages": "packages:\n  - name: GROMACS",
+    "Catalog.loader": "loader: eessi",
+    "Catalog.expect": "expect:\n  packages: [GROMACS, OpenFOAM]\n  min_packages: 600",
+    "Catalog.refresh": "refresh: 7d",
+    "Load expectations.packages": "packages: [GROMACS, OpenFOAM]",
+    "Load expectations.architectures": "architectures: [x86_64/amd/zen3, aarch64/neoverse_v1]",
+    "Load expectations.min_packages": "min_packages: 600",
     "Offering link.offering": "offering: 5f0c2b8e9d4a4e6f8a1b2c3d4e5f6a7b",
     "Offering link.enabled_cpu_family": "enabled_cpu_family: [x86_64, aarch64]",
     "Offering link.enabled_cpu_microarchitectures": "enabled_cpu_microarchitectures: "
@@ -281,6 +287,7 @@ def schema_page() -> str:
     objects: list[tuple[str, dict[str, Any]]] = [("Root", schema)]
     order = (
         "CatalogSpec",
+        "ExpectSpec",
         "OfferingLinkSpec",
         "PackageSpec",
         "VersionSpec",

@@ -51,6 +51,17 @@ def test_a_second_load_of_unchanged_files_is_answered_from_the_cache(counted, tm
     assert len(entries) == 1 and (os.stat(cache.cache_dir()).st_mode & 0o077) == 0
 
 
+def test_a_loader_catalog_keeps_its_loader_policy_through_the_cache(counted, tmp_path):
+    desired = tmp_path / "loaders.yaml"
+    desired.write_text((EXAMPLE.parent / "loaders.yaml").read_text())
+    first = cache.load_cached([desired])
+    second = from_disk([desired])
+    assert len(counted) == 1
+    loaders = [p.loader for p in first.policies.values() if p.loader is not None]
+    assert loaders and loaders[0].expect.packages and loaders[0].refresh
+    assert second.policies == first.policies
+
+
 def test_an_edit_or_another_path_is_a_miss(counted, tmp_path):
     desired = tmp_path / "d.yaml"
     desired.write_text(EXAMPLE.read_text())
