@@ -38,7 +38,7 @@ from reconciler.core.model import (
 )
 
 NAME = "waldur-catalog-reconciler desired-state cache"
-VERSION = 4  # 4: a catalog's loader policy (loader:, expect:, refresh:) is kept
+VERSION = 4
 SUFFIX = ".json"
 KEY_BYTES = 32
 
@@ -106,35 +106,46 @@ def _pack(state: DesiredState) -> dict[str, Any]:
             [key.kind.value, list(key.parts), dict(r.fields), r.source]
             for key, r in state.records.items()
         ],
-        "policies": [
-            [
-                list(key.parts),
-                p.prune,
-                p.absent,
-                p.allow_empty,
-                sorted(p.ignore_fields),
-                p.offerings,
-                _pack_loader(p.loader),
-            ]
-            for key, p in state.policies.items()
-        ],
+        "policies": [[list(key.parts), _policy(p)] for key, p in state.policies.items()],
         "sources": list(state.sources),
     }
 
 
-def _pack_loader(policy: LoaderPolicy | None) -> list[Any] | None:
-    if policy is None:
-        return None
-    e = policy.expect
-    return [policy.loader, list(e.packages), list(e.architectures), e.min_packages, policy.refresh]
+def _policy(policy: CatalogPolicy) -> dict[str, Any]:
+    """`policy` as JSON: every field by name (a field added to `CatalogPolicy` is packed too;
+    `_unpolicy` and the round-trip test say where it must be read back)."""
+    loader = policy.loader
+    return {
+        **{name: getattr(policy, name) for name in CatalogPolicy.__dataclass_fields__},
+        "ignore_fields": sorted(policy.ignore_fields),
+        "loader": None
+        if loader is None
+        else {
+            "loader": loader.loader,
+            "refresh": loader.refresh,
+            "expect": {
+                "packages": list(loader.expect.packages),
+                "architectures": list(loader.expect.architectures),
+                "min_packages": loader.expect.min_packages,
+            },
+        },
+    }
 
 
-def _unpack_loader(data: Any) -> LoaderPolicy | None:
-    if data is None:
-        return None
-    loader, packages, architectures, min_packages, refresh = data
-    expect = Expectations(tuple(packages), tuple(architectures), int(min_packages))
-    return LoaderPolicy(str(loader), expect, None if refresh is None else float(refresh))
+def _unpolicy(data: dict[str, Any]) -> CatalogPolicy:
+    loader = data.pop("loader")
+    if loader is not None:
+        expect = loader["expect"]
+        loader = LoaderPolicy(
+            loader["loader"],
+            Expectations(
+                tuple(expect["packages"]), tuple(expect["architectures"]), expect["min_packages"]
+            ),
+            loader["refresh"],
+        )
+    return CatalogPolicy(
+        **{**data, "ignore_fields": frozenset(data["ignore_fields"]), "loader": loader}
+    )
 
 
 def _unpack(data: Any) -> DesiredState | None:
@@ -148,10 +159,7 @@ def _unpack(data: Any) -> DesiredState | None:
             key = Key(kinds[kind], tuple(parts))
             records[key] = Record(key, fields, source=source)
         policies = {
-            Key(Kind.CATALOG, tuple(parts)): CatalogPolicy(
-                prune, absent, allow_empty, frozenset(ignore), links, _unpack_loader(loader)
-            )
-            for parts, prune, absent, allow_empty, ignore, links, loader in data["policies"]
+            Key(Kind.CATALOG, tuple(parts)): _unpolicy(policy) for parts, policy in data["policies"]
         }
         return DesiredState(records=records, policies=policies, sources=tuple(data["sources"]))
     except (KeyError, TypeError, ValueError):
