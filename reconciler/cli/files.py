@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.core.errors import ExitCode, ReconcileError
+from reconciler.core.errors import ExitCode, InputError, ReconcileError
+from reconciler.core.model import DesiredState
 from reconciler.settings import Settings
 from reconciler.tools.writer import to_yaml, write_text
 
@@ -43,10 +44,30 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return ExitCode.OK
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_validate(args: argparse.Namespace, out: TextIO, settings: Settings) -> int:
+    """Validate the files; with a project file, once with each environment's values (or the
+    one --env selects), since a value can make a file invalid."""
     from reconciler.desired.loader import load_desired
+    from reconciler.desired.project import find_project, load_project
 
-    desired = load_desired(args.files)  # always afresh: no cache (see desired.cache)
+    path = find_project(Path("."), settings.project)
+    if path is None:
+        return _validated(load_desired(args.files), out)
+    args.files = [f for f in args.files if f.name != path.name]  # pre-commit passes it too
+    project = load_project(path)
+    names = [settings.env] if settings.env else list(project.environments)
+    for name in names:
+        env = project.select(name)
+        try:
+            desired = load_desired(args.files or env.files, values=env.values)
+        except InputError as exc:
+            raise InputError(exc.problems, what=f"the values of the environment {name}") from None
+        out.write(f"{name}: ")
+        _validated(desired, out)
+    return ExitCode.OK
+
+
+def _validated(desired: DesiredState, out: TextIO) -> int:
     kinds: dict[str, int] = {}
     for key in desired.records:
         label = key.kind.label.replace("_", " ")

@@ -11,6 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.cli.context import (
+    open_workspace,
+    saved_context,
+    settings_for_saved,
+    with_context,
+)
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
 from reconciler.core.plan import Plan
 from reconciler.engine import savedplan
@@ -23,6 +29,7 @@ from reconciler.output.progress import Reporter, reporter
 from reconciler.output.render import render_json, render_text, use_colour
 from reconciler.remote.client import WaldurClient
 from reconciler.settings import Settings
+from reconciler.source.workspace import Workspace
 
 
 def emit(
@@ -32,6 +39,7 @@ def emit(
     result: ApplyResult | None,
     client: WaldurClient,
     github: GitHubStep | None = None,
+    ws: Workspace | None = None,
 ) -> None:
     if settings.output == "json":
         http = {
@@ -46,6 +54,8 @@ def emit(
         text = render_markdown(plan, result)
     else:
         text = render_text(plan, result, colour=use_colour(out))
+    if ws is not None:
+        text = with_context(text, settings.output, ws)
     out.write(text)
     out.flush()
     if github is not None:
@@ -114,11 +124,16 @@ def _plan_or_apply(
     write = args.command == "apply"
     if write and args.saved_plan is not None and args.files:
         raise ConfigError("apply takes desired-state files (-f FILE) or a saved plan, not both")
-    if write and args.saved_plan is None and not args.files:
-        raise ConfigError("apply needs desired-state files (-f FILE) or a saved plan (PLAN)")
+    if write and args.saved_plan is None and not args.files and not settings.env:
+        raise ConfigError(
+            "apply needs desired-state files (-f FILE), an environment (--env NAME) or a saved "
+            "plan (PLAN)"
+        )
     if write and args.saved_plan is not None:
         return cmd_apply_saved(args.saved_plan, settings, out, github)
-    desired = load(args.files)
+    ws = open_workspace(settings, args.files)
+    settings = ws.settings
+    desired = load(ws.files, ws.values)
     with (
         WaldurClient(settings.client_config()) as client,
         stop_on_signals() as stop,
@@ -127,13 +142,14 @@ def _plan_or_apply(
         outcome = reconcile_once(
             settings.run_options(), client, desired, write=write, hooks=_hooks(stop, progress)
         )
-    emit(out, settings, outcome.plan, outcome.result, client, github)
+    emit(out, settings, outcome.plan, outcome.result, client, github, ws)
     if outcome.refusal is not None:
         raise outcome.refusal
     if not write and settings.out:
         from reconciler.tools.writer import write_text
 
-        document = savedplan.to_document(outcome.plan, desired, args.files, client.api_url)
+        document = savedplan.to_document(outcome.plan, desired, ws.files, client.api_url)
+        document.update(saved_context(ws))
         write_text(savedplan.dumps(document), Path(settings.out))
         sys.stderr.write(
             f"Saved the plan to {settings.out}; `reconcile apply {settings.out}` applies "
@@ -148,6 +164,7 @@ def cmd_apply_saved(
     path: Path, settings: Settings, out: TextIO, github: GitHubStep | None = None
 ) -> int:
     saved = savedplan.read(path)
+    settings = settings_for_saved(saved, settings)
     with (
         WaldurClient(settings.client_config()) as client,
         stop_on_signals() as stop,

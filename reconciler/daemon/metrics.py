@@ -85,3 +85,22 @@ class DaemonMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def label_all(text: bytes, name: str, value: str) -> bytes:
+    """Every sample of `text` (the exposition format) with the label `name="value"` (the
+    daemon's environment); `text` as it is when `value` is empty."""
+    if not value:
+        return text
+    label = f'{name}="{value}"'.encode()
+    lines = []
+    for line in text.split(b"\n"):
+        if line and not line.startswith(b"#"):
+            head, brace, rest = line.partition(b"{")
+            if brace:
+                line = head + b"{" + label + (b"," if not rest.startswith(b"}") else b"") + rest
+            else:
+                metric, space, number = line.partition(b" ")
+                line = metric + b"{" + label + b"}" + space + number
+        lines.append(line)
+    return b"\n".join(lines)

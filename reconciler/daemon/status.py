@@ -13,7 +13,7 @@ import hashlib
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,8 @@ class StatusBook:
         self.files_error = ""
         self.plan: dict[str, Any] | None = None
         self.drift: dict[str, Any] | None = None
+        self.environment = ""  # the project file's environment, if one was selected
+        self.source: Callable[[], dict[str, Any] | None] = lambda: None  # the Git source
 
     # -- written by the loop --------------------------------------------------------------------
     def run_started(self, run_id: str, dry_run: bool) -> None:
@@ -225,6 +227,7 @@ class StatusBook:
         running: bool,
         next_run: datetime | None,
     ) -> dict[str, Any]:
+        source = self.source()
         with self._lock:
             runs = [run.json() for run in reversed(self.runs)]
             return {
@@ -233,6 +236,8 @@ class StatusBook:
                 "started_at": iso(self.started),
                 "mode": "dry-run" if self.dry_run else "apply",
                 "api_url": self.api_url,
+                "environment": self.environment or None,
+                "source": source,
                 "schedule": dict(self.schedule),
                 "next_run_at": iso(next_run),
                 "running": running,

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.daemon.sourcepage import source_section
 from reconciler.output.page import DASH, document, esc
 
 REFRESH = 30
@@ -104,6 +105,7 @@ def _schedule(schedule: Mapping[str, Any]) -> str:
 def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     body = [*_header(status, now)]
+    body += source_section(status.get("source"), now, _when)
     body += _runs(status.get("runs") or [], now)
     body += _drift(status.get("drift"), now)
     body += _plan(status.get("last_plan"), status["mode"], now)
@@ -137,6 +139,8 @@ def _header(status: Mapping[str, Any], now: datetime) -> Iterator[str]:
         else "none yet"
     )
     yield '<dl class="facts">'
+    if status.get("environment"):
+        yield f"<dt>environment</dt><dd><strong>{esc(status['environment'])}</strong></dd>"
     yield f"<dt>server</dt><dd><code>{esc(status['api_url'] or DASH)}</code></dd>"
     yield f"<dt>mode</dt><dd>{esc(mode)}</dd>"
     yield f"<dt>schedule</dt><dd>{_schedule(status['schedule'])}</dd>"

@@ -43,6 +43,7 @@ _CODE = (
     "desired/loader.py",
     "desired/schema.py",
     "desired/yamlsrc.py",
+    "desired/project.py",
     "desired/cachefile.py",
     "core/model.py",
     "core/fieldrules.py",
@@ -54,10 +55,13 @@ def cache_dir() -> Path:
     return Path(base) / "waldur-catalog-reconciler"
 
 
-def digest(files: Sequence[Path]) -> str | None:
-    """The key of `files` as they are now (None when one cannot be read)."""
+def digest(files: Sequence[Path], values: dict[str, str] | None = None) -> str | None:
+    """The key of `files` as they are now, with the environment's `values` (None when a
+    file cannot be read)."""
     package = Path(__file__).resolve().parents[1]
     hasher = hashlib.sha256(FORMAT)
+    if values is not None:
+        hasher.update(repr(sorted(values.items())).encode("utf-8", "surrogateescape"))
     try:
         for name in _CODE:
             hasher.update((package / name).read_bytes())
@@ -69,14 +73,14 @@ def digest(files: Sequence[Path]) -> str | None:
     return hasher.hexdigest()
 
 
-def load_cached(paths: Sequence[Path]) -> DesiredState:
+def load_cached(paths: Sequence[Path], values: dict[str, str] | None = None) -> DesiredState:
     """`load_desired(paths)`, answered from the cache when nothing it depends on changed
     (a hit imports neither YAML nor pydantic)."""
     key = None
     if not os.environ.get("RECONCILE_NO_CACHE"):
         problems: list[str] = []
         files = expand(paths, problems)
-        key = None if problems else digest(files)
+        key = None if problems else digest(files, values)
     if key is not None and key in _MEMO:
         return _MEMO[key]  # a long-running process (the daemon): not even parsed again
     entry = cache_dir() / f"{key}{SUFFIX}" if key else None
@@ -85,7 +89,7 @@ def load_cached(paths: Sequence[Path]) -> DesiredState:
         if state is None:
             from reconciler.desired.loader import load_desired
 
-            state = load_desired(paths)
+            state = load_desired(paths, values=values)
             if entry is not None:
                 cachefile.write(entry, state, KEEP)
     if key is not None:

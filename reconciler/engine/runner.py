@@ -79,12 +79,12 @@ def require_staff(client: WaldurClient) -> None:
         )
 
 
-def load(files: Sequence[Path]) -> DesiredState:
-    """The desired state of `files`, from the cache of validated states when they are
-    unchanged (`desired.cache`)."""
+def load(files: Sequence[Path], values: dict[str, str] | None = None) -> DesiredState:
+    """The desired state of `files` (with an environment's `values`), from the cache of
+    validated states when they are unchanged (`desired.cache`)."""
     from reconciler.desired.cache import load_cached
 
-    return load_cached(list(files))
+    return load_cached(list(files), values)
 
 
 def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Plan:

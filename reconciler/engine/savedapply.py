@@ -204,7 +204,7 @@ def apply_saved(
         problems.append(f"the plan was made for {saved.api_url}, not {public_url(client.api_url)}")
     if problems:
         raise _refuse(saved, problems)
-    desired = load(saved.inputs)
+    desired = load(saved.inputs, saved.values)
     problems = check_files(saved, desired.sources)
     if problems:
         raise _refuse(saved, problems)

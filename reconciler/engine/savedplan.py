@@ -105,6 +105,8 @@ class SavedPlan:
     inputs: tuple[Path, ...]
     files: tuple[tuple[str, str], ...]  # (path, sha256)
     changes: tuple[SavedChange, ...]
+    environment: str = ""  # the project file's environment it was made for ("" for none)
+    values: dict[str, str] | None = None  # that environment's values
     documents: tuple[dict[str, Any], ...] = ()  # the changes as the file holds them
 
 
@@ -136,12 +138,22 @@ def read(path: Path) -> SavedPlan:
             inputs=tuple(Path(p) for p in doc["inputs"]),
             files=tuple((str(f["path"]), str(f["sha256"])) for f in doc["files"]),
             changes=tuple(_saved_change(item) for item in doc["changes"]),
+            environment=str(doc.get("environment") or ""),
+            values=_values(doc.get("values")),
             documents=tuple(dict(item) for item in doc["changes"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
             f"{path}: the saved plan is damaged ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _values(data: Any) -> dict[str, str] | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError("values is not a mapping")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def _key(kind: Kind, data: Mapping[str, Any]) -> Key:

@@ -9,17 +9,23 @@ A plan of more than `LARGE` changes (a new EESSI release is thousands) would mak
 unreadable comment, and forges cut comments at 64 KiB: it is summarised instead, per catalog,
 in a table per package and a table per architecture (target changes), plus the catalog's own
 change and, after an apply, every change that was not done, with its reason.
+
+Names are shown, never obeyed (`reconciler.output.escape`): text in table cells, lists and
+quotes is escaped for Markdown and HTML on one line, ``<summary>`` text with character
+references, and code blocks are fenced with more backticks than any line inside holds, so a
+package whose name holds backticks, a newline, ``</details>`` and a ``## heading`` renders as
+that text: one line in its diff block, no heading, no fence opened or closed.
 """
 
 from __future__ import annotations
 
-import html
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from reconciler.core.model import Key, Kind, format_key, version_label
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.engine.apply import ApplyResult, ChangeResult, Status
+from reconciler.output.escape import fence, html_inline, md, terminal
 from reconciler.output.render import (
     SYMBOL,
     Paint,
@@ -37,10 +43,6 @@ _PLAIN = Paint(False)
 _DEPTH = {Kind.CATALOG: 1, Kind.PACKAGE: 1, Kind.VERSION: 3, Kind.TARGET: 5, Kind.OFFERING_LINK: 1}
 #: The kinds shown in a catalog's own block (not under a package).
 _OWN = (Kind.CATALOG, Kind.OFFERING_LINK)
-
-
-def _cell(text: str) -> str:
-    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def _counts(changes: Iterable[Change]) -> str:
@@ -63,20 +65,26 @@ def _diff_block(
     statuses: dict[int, ChangeResult],
     names: Mapping[str, str] | None = None,
 ) -> list[str]:
-    lines = ["```diff"]
+    lines: list[str] = []
     version: tuple[str, ...] | None = None
     for change in changes:
         p = change.key.parts
         if change.kind is Kind.TARGET and p[:6] != version:
-            label = version_label(change.key)
+            label = terminal(version_label(change.key))
             lines.append(f"   version {label}")
         version = p[:6] if change.kind >= Kind.VERSION else None
-        found = _diff_lines(change, statuses.get(id(change)), names)
-        lines += [line.replace("```", "'''") for line in found]  # never end the block
-    return [*lines, "```", ""]
+        lines += _diff_lines(change, statuses.get(id(change)), names)
+    return _fenced(lines, "diff")
+
+
+def _fenced(lines: list[str], info: str = "") -> list[str]:
+    """A code block no line can close (one line per change: names never hold a newline)."""
+    opening, closing = fence(lines, info)
+    return [opening, *lines, closing, ""]
 
 
 def _details(summary: str, body: list[str]) -> list[str]:
+    """A collapsible section; `summary` is HTML (its names escaped with `html_inline`)."""
     return [f"<details><summary>{summary}</summary>", "", *body, "</details>", ""]
 
 
@@ -101,7 +109,7 @@ def _summary_table(groups: dict[Key, list[Change]]) -> list[str]:
         found = Counter(c.action for c in changes)
         cascade = sum(c.cascade for c in changes)
         rows.append(
-            f"| {_cell(format_key(cat))} | {found[Action.CREATE]} | {found[Action.UPDATE]} | "
+            f"| {md(format_key(cat))} | {found[Action.CREATE]} | {found[Action.UPDATE]} | "
             f"{found[Action.DELETE]} | {cascade} |"
         )
     return [*rows, ""]
@@ -122,8 +130,8 @@ def _detailed(
         if change.kind not in _OWN:
             packages[change.key.parts[3]].append(change)
     for name, items in packages.items():
-        body += _details(f"{_cell(name)}: {_counts(items)}", _diff_block(items, statuses))
-    return _details(f"<b>{_cell(format_key(cat))}</b>: {_counts(changes)}", body)
+        body += _details(f"{html_inline(name)}: {_counts(items)}", _diff_block(items, statuses))
+    return _details(f"<b>{html_inline(format_key(cat))}</b>: {_counts(changes)}", body)
 
 
 def _table(title: str, head: str, rows: dict[str, Counter[str]], columns: list[str]) -> list[str]:
@@ -134,7 +142,7 @@ def _table(title: str, head: str, rows: dict[str, Counter[str]], columns: list[s
         "|---|" + "---:|" * len(columns),
     ]
     for name in sorted(rows)[:MAX_ROWS]:
-        out.append(f"| {_cell(name)} | " + " | ".join(str(rows[name][c]) for c in columns) + " |")
+        out.append(f"| {md(name)} | " + " | ".join(str(rows[name][c]) for c in columns) + " |")
     if len(rows) > MAX_ROWS:
         out.append(f"| … and {len(rows) - MAX_ROWS} more |" + " |" * len(columns))
     return [*out, ""]
@@ -165,7 +173,7 @@ def _summarised(
     body += _table(f"Per package ({len(packages)})", "package", packages, columns)
     if architectures:
         body += _table("Targets per architecture", "architecture", architectures, columns)
-    return _details(f"<b>{_cell(format_key(cat))}</b>: {_counts(changes)}", body)
+    return _details(f"<b>{html_inline(format_key(cat))}</b>: {_counts(changes)}", body)
 
 
 def _not_done(result: ApplyResult) -> list[str]:
@@ -174,10 +182,10 @@ def _not_done(result: ApplyResult) -> list[str]:
         return []
     out = [f"**Not done ({len(missed)})**", ""]
     for r in missed[:MAX_NOT_DONE]:
-        why = f": {_cell(r.message)}" if r.message else ""
+        why = f": {md(r.message)}" if r.message else ""
         out.append(
             f"- `{r.change.action.value} {r.change.kind.label}` "
-            f"{_cell(format_key(r.change.key))} — {r.status.value}{why}"
+            f"{md(format_key(r.change.key))} — {r.status.value}{why}"
         )
     if len(missed) > MAX_NOT_DONE:
         out.append(f"- … and {len(missed) - MAX_NOT_DONE} more")
@@ -190,12 +198,11 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
     if result is not None:
         out += [f"**{result_summary(result)}**", ""]
         out += [
-            f"> Refused by the server ({_cell(k)}): {_cell(v)}"
-            for k, v in sorted(result.refused.items())
+            f"> Refused by the server ({md(k)}): {md(v)}" for k, v in sorted(result.refused.items())
         ]
     if plan.capabilities:
-        out += [f"> {_cell(capabilities_line(plan))}"]
-    out += [f"> Note: {_cell(note)}" for note in plan.notes]
+        out += [f"> {md(capabilities_line(plan))}"]
+    out += [f"> Note: {md(note)}" for note in plan.notes]
     if out[-1] != "":
         out.append("")
     groups = _by_catalog(plan)
@@ -213,11 +220,10 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
     apart = not_applicable_lines(plan, _PLAIN)
     if apart:
         title, *rest = apart[1:]
-        out += _details(f"<b>{_cell(title.rstrip(':'))}</b>", ["```", *rest, "```", ""])
+        out += _details(f"<b>{html_inline(title.rstrip(':'))}</b>", _fenced(rest))
     if result is not None and large:
         out += _not_done(result)
-    reason = f" ({_cell(plan.dialect_reason)})" if plan.dialect_reason else ""
-    out.append(
-        f"<sub>API dialect {_cell(plan.dialect)}{reason}; read via {_cell(plan.read_path)}.</sub>"
-    )
-    return "\n".join(out) + "\n"
+    reason = f" ({html_inline(plan.dialect_reason)})" if plan.dialect_reason else ""
+    dialect, read_path = html_inline(plan.dialect), html_inline(plan.read_path)
+    out.append(f"<sub>API dialect {dialect}{reason}; read via {read_path}.</sub>")
+    return terminal("\n".join(out) + "\n", newlines=True)  # anything missed: still inert

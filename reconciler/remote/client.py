@@ -321,7 +321,9 @@ class WaldurClient:
         except httpx.ConnectError as exc:
             self.stats.count(method, "connect-error")
             raise TransportError(
-                f"cannot connect to {urlsplit(url).netloc}: {exc}", retryable=True, **ctx
+                f"cannot connect to {urlsplit(url).netloc.rpartition('@')[2]}: {exc}",
+                retryable=True,
+                **ctx,
             ) from None
         except httpx.ConnectTimeout:
             self.stats.count(method, "connect-timeout")

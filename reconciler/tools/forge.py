@@ -43,6 +43,7 @@ from urllib.parse import quote
 
 import httpx
 
+from reconciler.core.redact import redact, register
 from reconciler.tools.forgeapi import (
     Api,
     ForgeError,
@@ -57,6 +58,11 @@ DRIFT_MARKER = "<!-- waldur-catalog-reconciler:drift -->"
 DRIFT_LABEL = "catalog-drift"
 #: A comment's limit is 65,536 characters on GitHub (GitLab allows 1,000,000): stay under it.
 MAX_BODY = 65_000
+
+
+def environment_marker(environment: str) -> str:
+    """The hidden marker of an environment's own plan comment (`MARKER` without one)."""
+    return f"<!-- waldur-catalog-reconciler:env={environment} -->" if environment else MARKER
 
 
 def compose(body: str, title: str, footer: str, marker: str = MARKER) -> str:
@@ -106,10 +112,10 @@ class GitHub:
                 return int(found)
         raise ForgeError("not a pull request (no pull_request in the event): give --number")
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         number = self._number(number)
         for item in self.api.pages(f"repos/{self.repo}/issues/{number}/comments"):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send(
                     "PATCH", f"repos/{self.repo}/issues/comments/{item['id']}", {"body": body}
                 )
@@ -242,13 +248,13 @@ class GitLab:
             p for p in (f"commit `{sha}`" if sha else "", f"[job]({job})" if job else "") if p
         )
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         iid = number or int(self.env.get("CI_MERGE_REQUEST_IID") or 0)
         if not iid:
             raise ForgeError("not a merge-request pipeline (no CI_MERGE_REQUEST_IID)")
         notes = f"projects/{self.project}/merge_requests/{iid}/notes"
         for item in self.api.pages(notes):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send("PUT", f"{notes}/{item['id']}", {"body": body})
                 return f"updated the plan note on merge request !{iid}"
         self.api.send("POST", notes, {"body": body})
@@ -330,6 +336,10 @@ def forge_from_environ(environ: Mapping[str, str], client: httpx.Client) -> GitH
     raise ForgeError("neither GitHub Actions (GITHUB_ACTIONS) nor GitLab CI (GITLAB_CI)")
 
 
+#: The tokens a forge job may hold.
+_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "WALDUR_API_TOKEN")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reconciler.tools.forge",
@@ -341,6 +351,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog: plan")
     p.add_argument("--number", type=int, help="the pull/merge request (default: this CI's)")
+    p.add_argument(
+        "--environment", default="", help="one comment per environment: this one's (--env NAME)"
+    )
     p = sub.add_parser("drift-issue", help="open, update or close the drift issue")
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog drifted from Git")
@@ -367,20 +380,24 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> str:
             if isinstance(forge, GitHub):
                 return forge.fetch_plan(args.out, args.artifact, args.path, args.workflow)
             return forge.fetch_plan(args.out, args.job, args.path)
-        body = args.body_file.read_text(encoding="utf-8")
+        body = redact(args.body_file.read_text(encoding="utf-8"))
         if args.command == "comment":
             if not forge.token:
                 return f"warning: no {forge.name} token: the plan is in the job's log only"
-            return forge.comment(compose(body, args.title, forge.footer()), args.number)
+            marker = environment_marker(args.environment)
+            title = f"{args.title} ({args.environment})" if args.environment else args.title
+            return forge.comment(compose(body, title, forge.footer(), marker), args.number, marker)
         text = compose(body, args.title, forge.footer(), DRIFT_MARKER)
         return forge.drift_issue(text, args.title, args.drifted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in _SECRETS:  # masked in the comment posted and in everything printed
+        register(os.environ.get(name))
     try:
-        sys.stdout.write(run(sys.argv[1:] if argv is None else argv, os.environ) + "\n")
+        sys.stdout.write(redact(run(sys.argv[1:] if argv is None else argv, os.environ)) + "\n")
     except ForgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
         return exc.exit_code
     return 0
 
