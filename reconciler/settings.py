@@ -105,7 +105,8 @@ class Settings:
         "--detailed-exitcode",
         "RECONCILE_DETAILED_EXITCODE",
         False,
-        "plan: exit 2 when there are changes (0 when none)",
+        "plan: exit 2 when there are changes (0 when none); discover: exit 2 when a loader's "
+        "source has a version the server has no catalog of",
         parse=boolean,
     )
     concurrency: int = option(
@@ -200,6 +201,14 @@ class Settings:
         "RECONCILE_LOCK_WAIT",
         30.0,
         "seconds to wait for another apply to the same API URL to finish",
+        parse=duration,
+    )
+    load_timeout: float = option(
+        "--load-timeout",
+        "RECONCILE_LOAD_TIMEOUT",
+        600.0,
+        "seconds apply waits for a catalog load by Waldur's loader (then exit 3: the next run "
+        "checks it; the daemon never waits)",
         parse=duration,
     )
     lock_dir: str = option(
@@ -434,6 +443,7 @@ class Settings:
             lock_wait=self.lock_wait,
             lock_dir=self.lock_dir,
             run_timeout=self.run_timeout,
+            load_timeout=self.load_timeout,
         )
 
 
@@ -469,6 +479,7 @@ COMMON = (
     "max_delete_percent",
     "lock_wait",
     "lock_dir",
+    "load_timeout",
     "log_level",
     "log_format",
 )
@@ -504,7 +515,15 @@ READ = tuple(
     name
     for name in COMMON
     if name
-    not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir", "run_timeout")
+    not in (
+        "output",
+        "max_delete",
+        "max_delete_percent",
+        "lock_wait",
+        "lock_dir",
+        "run_timeout",
+        "load_timeout",
+    )
 )
 
 

@@ -13,13 +13,13 @@ from reconciler.settings import Settings
 from reconciler.tools.writer import to_yaml, write_text
 
 
-def cmd_export(settings: Settings, out: TextIO) -> int:
+def cmd_export(settings: Settings, out: TextIO, full: bool = False) -> int:
     from reconciler.remote.client import WaldurClient
     from reconciler.tools import export
 
     selectors = export.parse_selectors(settings.catalog or None)
     with WaldurClient(settings.client_config()) as client:
-        text, observed = export.export_text(client, selectors, settings.api_dialect)
+        text, observed = export.export_text(client, selectors, settings.api_dialect, full)
     target = Path(settings.out) if settings.out else None
     write_text(text, target, out)
     for duplicate in observed.duplicates:
@@ -29,6 +29,19 @@ def cmd_export(settings: Settings, out: TextIO) -> int:
         sys.stderr.write(
             f"Exported {catalogs} catalog(s), {len(observed.records)} objects, to {target}.\n"
         )
+    return ExitCode.OK
+
+
+def cmd_discover(settings: Settings, out: TextIO) -> int:
+    from reconciler.remote.client import WaldurClient
+    from reconciler.tools import discover
+
+    with WaldurClient(settings.client_config()) as client:
+        offers = discover.discover(client)
+    render = {"json": discover.render_json, "markdown": discover.render_markdown}
+    out.write(render.get(settings.output, discover.render_text)(offers))
+    if settings.detailed_exitcode and discover.newer(offers):
+        return ExitCode.CHANGES  # a newer version to declare (the drift check's issue)
     return ExitCode.OK
 
 

@@ -9,6 +9,7 @@
     reconcile import eessi PATH [--out FILE]                   EESSI's software list as a file
     reconcile options [--markdown]                             every setting
     reconcile report [-f FILE…] [--format html|markdown] [--out FILE]  the catalogs' coverage
+    reconcile discover [-o json]                               what Waldur's loaders offer
 
 `-o/--output` is always the output format, `--out FILE` always the file to write. Each
 subcommand's modules are imported only when it runs (`cli.run` for plan and apply, `cli.files`
@@ -56,6 +57,7 @@ COMMANDS = (
     "export",
     "import",
     "report",
+    "discover",
 )
 _TOKEN_FLAGS = ("--token", "--api-token")
 #: Commands that write files and take no output format: `-o` is not theirs.
@@ -126,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     text = "write the live catalog(s) as a desired-state file"
     p = sub.add_parser("export", help=text, description=text)
     p.add_argument("--catalog", action="append", metavar="NAME[@VERSION]", help=_help("catalog"))
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="a catalog Waldur's loader fills: write its packages, versions and targets "
+        "too (default: the loader: form)",
+    )
     _out_option(p)
     add_options(p, READ)
     text = "convert a published software list into a desired-state file"
@@ -135,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     _out_option(p)
     add_options(p, ("eessi_repository", "log_level", "log_format"))
     _report_parser(sub, files_help)
+    text = "what the server's own catalog loaders (EESSI, Spack) offer: latest versions, updates"
+    p = sub.add_parser("discover", help=text, description=text)
+    add_options(p, (*READ, "output", "detailed_exitcode"))
     p = sub.add_parser("options", help="list every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     return parser
@@ -277,12 +288,14 @@ def run(argv: Sequence[str], out: TextIO) -> int:
         return cmd_report(args, settings, out)
     from reconciler.cli import files
 
+    if args.command == "discover":
+        return files.cmd_discover(settings, out)
     if args.command == "import":
         return files.cmd_import(args, settings, out)
     if args.command == "validate":
         args.files = (args.files or []) + args.more_files
         return files.cmd_validate(args, out, settings)
-    return files.cmd_export(settings, out)
+    return files.cmd_export(settings, out, full=args.full)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

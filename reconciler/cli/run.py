@@ -102,7 +102,9 @@ def _hooks(stop: threading.Event, progress: Reporter | None) -> Hooks:
     """The stop event, and the Applier callbacks that feed `progress` (if there is one)."""
     if progress is None:
         return Hooks(stop=stop)
-    return Hooks(stop=stop, on_start=progress.start, on_result=progress.result)
+    return Hooks(
+        stop=stop, on_start=progress.start, on_result=progress.result, on_load=progress.load
+    )
 
 
 def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

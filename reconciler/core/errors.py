@@ -9,7 +9,8 @@ class ExitCode(IntEnum):
     OK = 0  # no changes, or everything applied
     ERROR = 1  # bad input, bad token, server unreachable, unexpected answer
     CHANGES = 2  # changes present (plan / dry run with --detailed-exitcode only)
-    PARTIAL = 3  # apply finished but some changes failed or were refused by the server
+    PARTIAL = 3  # apply finished but some changes failed or were refused by the server; a load
+    # still running past --load-timeout; a loader catalog's expectations unmet (plan too)
     REFUSED = 4  # refused by a safety guard; nothing written
 
 

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,9 @@ from reconciler.core.redact import check_token, register
 from reconciler.core.urls import public_url
 from reconciler.daemon.http import StatusServer
 from reconciler.daemon.metrics import DaemonMetrics, label_all
-from reconciler.daemon.notify import Notifier, split_urls
+from reconciler.daemon.notify import LOAD_FAILED, Notifier, split_urls
 from reconciler.daemon.source import DaemonSource
-from reconciler.daemon.status import StatusBook, drift_by_kind
+from reconciler.daemon.status import StatusBook, drift_by_kind, load_states
 from reconciler.daemon.syncguard import SyncGuard
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
@@ -235,7 +235,7 @@ class Daemon:
                 log.warning("desired state invalid; keeping the last good one, no writes")
             raise
         outcome = reconcile_once(
-            self.settings.run_options(),
+            replace(self.settings.run_options(), load_timeout=0),  # loads: checked next run
             client,
             self.desired,
             write=not self.dry_run,
@@ -276,20 +276,42 @@ class Daemon:
         plan = outcome.plan
         for label, count in drift_by_kind(plan.changes).items():
             self.metrics.drift.labels(label).set(count)
+        for item in load_states(plan, outcome.result):
+            self.metrics.loading.labels(item["catalog"]).set(item["state"] == "loading")
+            if item["state"] not in ("loading", "load"):  # settled: failed, or not (any more)
+                failing = item["state"] == "failed"
+                self.notifier.condition(
+                    f"{LOAD_FAILED}: {item['catalog']}", failing, item["detail"]
+                )
         log.info("plan", **plan.summary(), dialect=plan.dialect, complete=plan.complete)
         if outcome.refusal is not None:
             self._fail(outcome.refusal)
             return "refused"
         result = outcome.result
+        settled = (Status.DONE, Status.NOT_APPLICABLE, Status.LOADING)
         only_not_applicable = result is not None and all(
-            r.status in (Status.DONE, Status.NOT_APPLICABLE) for r in result.results
+            r.status in settled for r in result.results
         )
+        loading = (
+            [str(r.change.key) for r in result.results if r.status is Status.LOADING]
+            if (result is not None)
+            else []
+        )
+        if only_not_applicable and loading and not plan.not_applicable and not plan.gaps:
+            # Waldur's loader is at work: not an error; the next runs check it
+            log.info("catalog load running", catalogs=loading)
+            self._succeed()
+            return "success"
         if outcome.exit_code != ExitCode.OK and only_not_applicable and not result.interrupted:
             # A steady state, not an error: the server will never take these changes, and
             # saying so every interval must not page anyone (reconcile_drift_objects shows it).
             self._succeed()
             log.warning("changes not applicable on this server", count=plan.not_applicable)
             return "not_applicable"
+        if outcome.exit_code != ExitCode.OK and outcome.result is None and plan.gaps:
+            gaps = [f"{key}: {gap}" for key, found in sorted(plan.gaps.items()) for gap in found]
+            self._fail(RuntimeError("expectations unmet: " + "; ".join(gaps)))
+            return "failure"
         if outcome.exit_code != ExitCode.OK:
             summary = outcome.result.summary() if outcome.result else {}
             self._fail(RuntimeError(f"some changes were not applied: {summary}"))

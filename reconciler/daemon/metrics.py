@@ -81,6 +81,12 @@ class DaemonMetrics:
         )
         for kind in Kind:
             self.drift.labels(kind.label).set(0)
+        self.loading = Gauge(
+            "reconcile_catalog_loading",
+            "1 while Waldur's loader is loading the catalog (checked on the next runs)",
+            ["catalog"],
+            registry=r,
+        )
         r.register(_HttpCollector(stats))
 
     def render(self) -> bytes:

@@ -108,6 +108,7 @@ def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str
     body += source_section(status.get("source"), now, _when)
     body += _runs(status.get("runs") or [], now)
     body += _drift(status.get("drift"), now)
+    body += _loads(status.get("loads") or [])
     body += _plan(status.get("last_plan"), status["mode"], now)
     body += _files(status["desired"], now)
     body.append(
@@ -116,6 +117,20 @@ def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str
         "waldur-catalog-reconciler.</footer>"
     )
     return document(TITLE, "\n".join(body), css=CSS, refresh=REFRESH)
+
+
+def _loads(loads: list[Mapping[str, Any]]) -> Iterator[str]:
+    """The catalogs Waldur's loaders fill: loading (checked on the next runs), ok, failed…"""
+    if not loads:
+        return
+    yield '<section aria-labelledby="loads"><h2 id="loads">Catalog loads</h2>'
+    yield "<table><thead><tr><th>catalog</th><th>state</th><th>detail</th></tr></thead><tbody>"
+    for item in loads:
+        yield (
+            f"<tr><td>{esc(str(item['catalog']))}</td><td>{esc(str(item['state']))}</td>"
+            f"<td>{esc(str(item['detail']))}</td></tr>"
+        )
+    yield "</tbody></table></section>"
 
 
 def _header(status: Mapping[str, Any], now: datetime) -> Iterator[str]:

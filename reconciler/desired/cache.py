@@ -41,6 +41,7 @@ _MEMO: dict[str, DesiredState] = {}
 _CODE = (
     "desired/files.py",
     "desired/loader.py",
+    "desired/loadersrc.py",
     "desired/schema.py",
     "desired/yamlsrc.py",
     "desired/project.py",

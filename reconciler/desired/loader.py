@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from reconciler.core.errors import InputError
 from reconciler.core.model import (
+    LOADERS,
     VALUE_FIELDS,
     CatalogPolicy,
     DesiredState,
@@ -50,6 +51,7 @@ from reconciler.core.model import (
     split_architecture,
 )
 from reconciler.desired.files import expand
+from reconciler.desired.loadersrc import loader_policy
 from reconciler.desired.messages import explain
 from reconciler.desired.project import PROJECT_FILE, substitute
 from reconciler.desired.schema import (
@@ -174,7 +176,11 @@ class _Builder:
         return True
 
     def _catalog(self, doc: Document, path: FieldPath, spec: CatalogSpec) -> None:
-        key = catalog_key(spec.name, spec.version, spec.catalog_type)
+        loader = loader_policy(doc, path, spec, self.problems)
+        catalog_type = spec.catalog_type
+        if spec.loader is not None and "catalog_type" not in spec.model_fields_set:
+            catalog_type = LOADERS[spec.loader][1]
+        key = catalog_key(spec.name, spec.version, catalog_type)
         ignore = frozenset(spec.ignore_fields)
         absent = spec.state == "absent"
         fields = {} if absent else _fields(spec, Kind.CATALOG, ignore)
@@ -186,6 +192,7 @@ class _Builder:
             allow_empty=spec.allow_empty,
             ignore_fields=ignore,
             offerings=spec.offerings is not None,
+            loader=loader,
         )
         if absent:
             for name in ("packages", "offerings"):

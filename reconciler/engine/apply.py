@@ -28,6 +28,7 @@ from reconciler.core.log import get_logger
 from reconciler.core.model import PARENT_FIELD, Key, Kind
 from reconciler.core.plan import Action, Change, Plan, same
 from reconciler.core.urls import uuid_of
+from reconciler.engine.loads import LoadOptions, run_load
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.lookup import find
 from reconciler.remote.offerings import LINK_FIELDS, action_url, offering_url
@@ -45,6 +46,8 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     NOT_ATTEMPTED = "not_attempted"
     NOT_APPLICABLE = "not_applicable"  # the server said it will not take it: never sent
+    LOADING = "loading"  # a load still running when the wait ended: the next run checks it
+    UNMET = "unmet"  # loaded, but the file's expectations are not met
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class ChangeResult:
     change: Change
     status: Status
     message: str = ""
+    gaps: tuple[str, ...] = ()  # a load's unmet expectations
 
 
 @dataclass
@@ -64,10 +68,17 @@ class ApplyResult:
         return sum(1 for r in self.results if r.status is status)
 
     def summary(self) -> dict[str, int]:
-        return {s.value: self.count(s) for s in Status}
+        """Counts by status; a load's own statuses (loading, unmet) only when they occur."""
+        counts = {s.value: self.count(s) for s in Status}
+        for status in (Status.LOADING, Status.UNMET):
+            if not counts[status.value]:
+                del counts[status.value]
+        return counts
 
     @property
     def exit_code(self) -> ExitCode:
+        if any(r.status is Status.FAILED and r.change.action is Action.LOAD for r in self.results):
+            return ExitCode.ERROR  # the server's loader failed: its text is in the message
         ok = all(r.status is Status.DONE for r in self.results) and not self.interrupted
         return ExitCode.OK if ok else ExitCode.PARTIAL
 
@@ -105,8 +116,10 @@ class Applier:
         concurrency: int = 8,
         stop: threading.Event | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
+        loads: LoadOptions | None = None,
     ) -> None:
         self.client = client
+        self.loads = loads or LoadOptions()
         self.plan = plan
         self.concurrency = max(concurrency, 1)
         self.stop = stop or threading.Event()
@@ -161,11 +174,12 @@ class Applier:
     def _group(self, change: Change) -> _Group:
         """Creates and updates of a kind share one group (a server that refuses one refuses
         the other: both write the same read-only fields); deletes have their own."""
-        deleting = change.action is Action.DELETE
-        key = (change.kind, Action.DELETE if deleting else Action.CREATE)
+        action = change.action if change.action is not Action.UPDATE else Action.CREATE
+        key = (change.kind, action)
         with self._lock:
             if key not in self._groups:
-                label = f"{'delete' if deleting else 'write'} {change.kind.label}"
+                verb = {Action.DELETE: "delete", Action.LOAD: "load"}.get(action, "write")
+                label = f"{verb} {change.kind.label}"
                 self._groups[key] = _Group(label)
             return self._groups[key]
 
@@ -200,6 +214,8 @@ class Applier:
         parent = change.key.parent
         if change.action is Action.CREATE and parent is not None and parent in self._failed:
             return ChangeResult(change, Status.SKIPPED, f"its {parent.kind.label} was not created")
+        if change.action is Action.LOAD:
+            return self._load(change)
         try:
             message = self._send(change, give_up=lambda: group.refusals > 0)
         except Refused as exc:
@@ -226,6 +242,16 @@ class Applier:
         except ApiError as exc:
             raise self._refusal(change, exc) from None
         return ""
+
+    def _load(self, change: Change) -> ChangeResult:
+        if change.key in self._failed:
+            return ChangeResult(change, Status.SKIPPED, "its catalog was not created")
+        with self._lock:
+            url = self._urls.get(change.key) or change.url
+        if not url:
+            return ChangeResult(change, Status.FAILED, "no url known for the catalog")
+        outcome = run_load(self.client, change, url, self.loads, self.stop)
+        return ChangeResult(change, Status(outcome.status), outcome.message, outcome.gaps)
 
     def _parent_url(self, change: Change) -> str | None:
         parent = change.key.parent

@@ -10,14 +10,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.core import guards
-from reconciler.core.capabilities import field_problems, mark
+from reconciler.core.capabilities import field_problems, mark, mark_loads
 from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError, Interrupted
 from reconciler.core.memory import bulk
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.engine import locks
 from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
-from reconciler.remote.capabilities import read_capabilities
+from reconciler.engine.loads import LoadOptions, Progress
+from reconciler.remote.capabilities import loader_actions, read_capabilities
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
 from reconciler.remote.offerings import link_state
@@ -36,7 +37,7 @@ class Outcome:
             return ExitCode.REFUSED
         if self.result is not None:
             return self.result.exit_code
-        return ExitCode.OK
+        return ExitCode.PARTIAL if self.plan.gaps else ExitCode.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class RunOptions:
     lock_wait: float = 30.0
     lock_dir: str = ""
     run_timeout: float = 0.0  # seconds; 0: no deadline
+    load_timeout: float = 600.0  # seconds an apply waits for a load; 0: does not wait (daemon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class Hooks:
     stop: threading.Event | None = None
     on_start: Callable[[Plan], None] | None = None
     on_result: Callable[[ChangeResult], None] | None = None
+    on_load: Progress | None = None  # a load's wait: (catalog, seconds, phase)
 
 
 NO_HOOKS = Hooks()
@@ -91,7 +94,15 @@ def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Pla
     """`plan` with what the server will not take marked (OPTIONS, read only when there is
     something to create or update); a value that breaks the server's own limits is an
     `InputError` naming the file and line, before anything is written."""
-    writes = {c.kind for c in plan.changes if c.action is not Action.DELETE and c.kind.in_tree}
+    if any(c.action is Action.LOAD and not c.running for c in plan.changes):
+        why = loader_actions(client)
+        if why:
+            plan = mark_loads(plan, why)
+    writes = {
+        c.kind
+        for c in plan.changes
+        if c.action not in (Action.DELETE, Action.LOAD) and c.kind.in_tree and c.applicable
+    }
     if not writes:
         return plan
     capabilities = read_capabilities(client, writes)
@@ -172,5 +183,14 @@ def guard_and_apply(
             concurrency=options.concurrency,
             stop=hooks.stop,
             on_result=hooks.on_result,
+            loads=LoadOptions(
+                timeout=options.load_timeout,
+                expectations={
+                    key: policy.loader.expect
+                    for key, policy in desired.policies.items()
+                    if policy.loader is not None
+                },
+                progress=hooks.on_load,
+            ),
         )
     return outcome

@@ -43,7 +43,14 @@ from reconciler.engine.runner import (
     guard_and_apply,
     load,
 )
-from reconciler.engine.savedplan import SavedChange, SavedPlan, change_document, file_digest, plain
+from reconciler.engine.savedplan import (
+    ABSENT,
+    SavedChange,
+    SavedPlan,
+    change_document,
+    file_digest,
+    plain,
+)
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
 from reconciler.remote.offerings import link_state
@@ -102,6 +109,12 @@ def _check_change(
             ]
         if saved.parent_uuid and live.uuid != saved.parent_uuid:
             return [f"{_what(parent)} was replaced (uuid {saved.parent_uuid} → {live.uuid})"]
+        return []
+    if change.action is Action.LOAD:  # the row as the plan saw it (its load state may move)
+        if saved.observed == ABSENT:
+            return [] if key in created else [f"{_what(key)} exists now"] if have else []
+        if have is None or have.uuid != change.uuid:
+            return [f"{_what(key)}, which the plan loads, was deleted or replaced"]
         return []
     if have is None:
         return [f"{_what(key)} was deleted since the plan was made"]

@@ -43,7 +43,7 @@ def plain(value: Any) -> Any:
 
 
 def _observed(change: Change) -> Any:
-    if change.action is Action.CREATE:
+    if change.action is Action.CREATE or (change.action is Action.LOAD and change.uuid is None):
         return ABSENT
     return {"uuid": change.uuid, "fields": plain(change.before)}
 
@@ -65,6 +65,9 @@ def change_document(change: Change) -> dict[str, Any]:
         ]
     if change.action is Action.DELETE:
         item["cascade"] = change.cascade
+    if change.action is Action.LOAD:
+        item["reason"] = change.reason
+        item["running"] = change.running
     return item
 
 
@@ -164,7 +167,7 @@ def _saved_change(item: Mapping[str, Any]) -> SavedChange:
     kind = Kind[str(item["kind"]).upper()]
     action = Action(item["action"])
     observed = item["observed"]
-    if (action is Action.CREATE) != (observed == ABSENT):
+    if action is not Action.LOAD and (action is Action.CREATE) != (observed == ABSENT):
         raise ValueError(f"a {action.value} whose object was observed as {observed!r}")
     fields = tuple(FieldChange(f["name"], f["old"], f["new"]) for f in item.get("fields", []))
     change = Change(
@@ -175,5 +178,7 @@ def _saved_change(item: Mapping[str, Any]) -> SavedChange:
         fields=fields,
         uuid=None if observed == ABSENT else str(observed["uuid"]),
         cascade=int(item.get("cascade", 0)),
+        reason=str(item.get("reason", "")),
+        running=bool(item.get("running", False)),
     )
     return SavedChange(change, observed, item.get("parent_uuid"))

@@ -31,6 +31,7 @@ from reconciler.output.render import (
     Paint,
     capabilities_line,
     change_lines,
+    gap_lines,
     not_applicable_lines,
     plan_summary,
     result_summary,
@@ -47,7 +48,8 @@ _OWN = (Kind.CATALOG, Kind.OFFERING_LINK)
 
 def _counts(changes: Iterable[Change]) -> str:
     found = Counter(c.action for c in changes)
-    return " ".join(f"{SYMBOL[a]}{found[a]}" for a in Action)
+    shown = [a for a in Action if a is not Action.LOAD or found[a]]
+    return " ".join(f"{SYMBOL[a]}{found[a]}" for a in shown)
 
 
 def _diff_lines(
@@ -101,16 +103,17 @@ def _by_catalog(plan: Plan) -> dict[Key, list[Change]]:
 
 
 def _summary_table(groups: dict[Key, list[Change]]) -> list[str]:
+    loads = any(c.action is Action.LOAD for changes in groups.values() for c in changes)
     rows = [
-        "| catalog | create | update | delete | deleted with them |",
-        "|---|---:|---:|---:|---:|",
+        "| catalog | create | update | delete | deleted with them |" + (" load |" if loads else ""),
+        "|---|---:|---:|---:|---:|" + ("---:|" if loads else ""),
     ]
     for cat, changes in groups.items():
         found = Counter(c.action for c in changes)
         cascade = sum(c.cascade for c in changes)
         rows.append(
             f"| {md(format_key(cat))} | {found[Action.CREATE]} | {found[Action.UPDATE]} | "
-            f"{found[Action.DELETE]} | {cascade} |"
+            f"{found[Action.DELETE]} | {cascade} |" + (f" {found[Action.LOAD]} |" if loads else "")
         )
     return [*rows, ""]
 
@@ -154,7 +157,8 @@ def _summarised(
     statuses: dict[int, ChangeResult],
     names: Mapping[str, str] | None = None,
 ) -> list[str]:
-    columns = [a.value for a in Action] + (["not done"] if statuses else [])
+    shown = [a for a in Action if a is not Action.LOAD]
+    columns = [a.value for a in shown] + (["not done"] if statuses else [])
     packages: dict[str, Counter[str]] = defaultdict(Counter)
     architectures: dict[str, Counter[str]] = defaultdict(Counter)
     for change in changes:
@@ -192,6 +196,14 @@ def _not_done(result: ApplyResult) -> list[str]:
     return [*out, ""]
 
 
+def _gaps(plan: Plan, result: ApplyResult | None) -> list[str]:
+    """The unmet expectations: those of the plan's loaded catalogs and of this apply's loads."""
+    found = [f"- {md(line.removeprefix('Expectation unmet: '))}" for line in gap_lines(plan)]
+    for r in result.results if result is not None else ():
+        found += [f"- {md(format_key(r.change.key))}: {md(gap)}" for gap in r.gaps]
+    return ["**Expectations unmet**", "", *found, ""] if found else []
+
+
 def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
     statuses = {id(r.change): r for r in result.results} if result else {}
     out = [f"### {plan_summary(plan)}", ""]
@@ -202,9 +214,11 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
         ]
     if plan.capabilities:
         out += [f"> {md(capabilities_line(plan))}"]
+    out += [f"> Loader: {md(line)}" for line in plan.loaders.values()]
     out += [f"> Note: {md(note)}" for note in plan.notes]
     if out[-1] != "":
         out.append("")
+    out += _gaps(plan, result)
     groups = _by_catalog(plan)
     if groups:
         out += _summary_table(groups)

@@ -17,17 +17,22 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from reconciler.core.model import Key, Kind, format_key, key_json, version_label
+from reconciler.core.model import LOADERS, Key, Kind, format_key, key_json, version_label
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.engine.apply import ApplyResult, ChangeResult, Status
 from reconciler.output.escape import terminal
 
 FORMAT_VERSION = "1"
-SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.LOAD: "↻"}
 
 
 _ANSI = {"bold": "1", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
-ACTION_COLOUR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+ACTION_COLOUR = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.LOAD: "green",
+}
 
 
 def use_colour(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
@@ -85,7 +90,8 @@ def change_lines(
 ) -> list[str]:
     colour = ACTION_COLOUR[change.action]
     label = _own_label(change.key, names)
-    head = paint(f"{SYMBOL[change.action]} {kind_label(change.kind)} {label}", colour)
+    what = "load" if change.action is Action.LOAD else kind_label(change.kind)
+    head = paint(f"{SYMBOL[change.action]} {what} {label}", colour)
     if change.action is Action.CREATE and change.kind is Kind.TARGET and change.after:
         path = change.after.get("path")
         if path:
@@ -96,11 +102,16 @@ def change_lines(
         head += f"  families=[{families}] microarchitectures=[{micros}]"
     if change.cascade:
         head += f"  (and {change.cascade} object{'s' if change.cascade != 1 else ''} below it)"
+    if change.action is Action.LOAD:
+        loader = str((change.after or {}).get("loader", ""))
+        head += f"  (Waldur's {LOADERS.get(loader, (loader,))[0]} loader; {change.reason})"
     if status is not None:
         why = f": {terminal(status.message)}" if status.message else ""
         text = f"[{status.status.value}{why}]"
         head += "  " + paint(text, "green" if status.status is Status.DONE else "red")
     lines = [head]
+    if status is not None:
+        lines += [paint(f"    expectation unmet: {gap}", "red") for gap in status.gaps]
     for f in change.fields:
         old, new = paint(_short(f.old), "red"), paint(_short(f.new), "green")
         lines.append(f"    {terminal(f.name)}: {old} → {new}")
@@ -132,7 +143,9 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
     ]
     if plan.capabilities:
         out.append(paint(capabilities_line(plan), "dim"))
+    out += [paint(f"Loader: {terminal(line)}", "dim") for line in plan.loaders.values()]
     out += [paint(f"Note: {terminal(note)}", "yellow") for note in plan.notes]
+    out += [paint(terminal(line), "red") for line in gap_lines(plan)]
     catalog: tuple[str, ...] | None = None
     package: tuple[str, ...] | None = None
     version: tuple[str, ...] | None = None
@@ -171,6 +184,15 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, colour: bool =
 
 
 NOT_APPLICABLE_EXAMPLES = 5
+
+
+def gap_lines(plan: Plan) -> list[str]:
+    """The loaded catalogs' unmet expectations (exit 3), one line per gap."""
+    return [
+        f"Expectation unmet: {format_key(key)}: {gap}"
+        for key, found in sorted(plan.gaps.items())
+        for gap in found
+    ]
 
 
 def capabilities_line(plan: Plan) -> str:
@@ -216,6 +238,8 @@ def plan_summary(plan: Plan) -> str:
         return "No changes."
     s = plan.summary()
     text = f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete"
+    if s.get("load"):
+        text += f", {s['load']} to load"
     if s["not_applicable"]:
         return text + f"; {s['not_applicable']} not applicable on this server."
     return text + "."
@@ -229,6 +253,10 @@ def result_summary(result: ApplyResult) -> str:
     )
     if s["not_applicable"]:
         text += f", {s['not_applicable']} not applicable"
+    if s.get("loading"):
+        text += f", {s['loading']} still loading"
+    if s.get("unmet"):
+        text += f", {s['unmet']} loaded with expectations unmet"
     return text + "." + (" Interrupted." if result.interrupted else "")
 
 
@@ -248,12 +276,16 @@ def change_json(
     if change.kind is Kind.OFFERING_LINK and names is not None:
         data["offering_name"] = names.get(change.key.parts[3], "")
     data["applicable"] = change.applicable
-    if not change.applicable:
+    if not change.applicable or change.action is Action.LOAD:
         data["reason"] = change.reason
+    if change.action is Action.LOAD:
+        data["running"] = change.running
     if result is not None:
         data["status"] = result.status.value
         if result.message:
             data["message"] = result.message
+        if result.gaps:
+            data["gaps"] = list(result.gaps)
     return data
 
 
@@ -270,6 +302,10 @@ def render_json(
         "complete": plan.complete,
         "capabilities": plan.capabilities or "not needed",
         "notes": list(plan.notes),
+        "loaders": list(plan.loaders.values()),
+        "expectations_unmet": {
+            format_key(key): list(found) for key, found in sorted(plan.gaps.items())
+        },
         "changes": [
             change_json(c, r, plan.offering_names)
             for c, r in zip(plan.changes, results, strict=True)

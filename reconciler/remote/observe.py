@@ -13,6 +13,7 @@ taken from the server's ``url`` field: a server (or a reverse proxy that makes D
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ConfigError
+from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
@@ -105,9 +107,17 @@ def observe(
         url = client.detail_url(Kind.CATALOG, uuid)
         reader.add(Record(key, _values(Kind.CATALOG, obj), uuid, url))
         live_catalogs[key] = obj
+    loads: dict[Key, LoadState] = {}
+    contents: dict[Key, dict[str, frozenset[str]]] = {}
     for key, obj in live_catalogs.items():
-        if desired.policies[key].absent:
+        policy = desired.policies[key]
+        if policy.absent:
             continue  # deleted whole; its subtree's size comes from the catalog's counts
+        if policy.loader is not None:  # the loader owns the contents: only its row is read
+            loads[key] = LoadState.from_row(obj)
+            if policy.loader.expect.need_contents and loads[key].phase is LoadPhase.OK:
+                contents[key] = read_contents(reader, obj)
+            continue
         _read_catalog(reader, key, obj)
     reader.canonical = {}
     chosen, reason = _choose_dialect(client, reader, api_dialect)
@@ -125,8 +135,38 @@ def observe(
         loader_signs={
             key: sign for key, obj in live_catalogs.items() if (sign := loader_sign(obj))
         },
+        loads=loads,
+        loader_contents=contents,
+        observed_at=dt.datetime.now(dt.UTC).isoformat(),
     )
     return state
+
+
+def read_contents(reader: _Reader, catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """A loader catalog's packages and their architectures, for its expectations (never
+    planned against): the same package listing a declared catalog costs."""
+    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
+    if reader.dialect_seen is None:  # the targets read tell the dialect: no probe needed
+        targets = (
+            t for p in packages for v in p.get("versions") or [] for t in v.get("targets") or []
+        )
+        first = next(targets, None)
+        reader.dialect_seen = dialects.dialect_of(first) if first is not None else None
+    return contents_of(packages)
+
+
+def contents_of(packages: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
+    """Package name → the ``family/micro`` of its versions' CPU targets (embedded listing)."""
+    found: dict[str, frozenset[str]] = {}
+    for pkg in packages:
+        archs = set()
+        for version in pkg.get("versions") or []:
+            for target in version.get("targets") or []:
+                if dialects.is_cpu_target(target):
+                    fields = dialects.target_from_wire(target)
+                    archs.add(f"{fields.get('cpu_family')}/{fields.get('cpu_microarchitecture')}")
+        found[str(pkg.get("name", ""))] = frozenset(archs)
+    return found
 
 
 def loader_sign(catalog: Mapping[str, Any]) -> str:

@@ -365,3 +365,23 @@ def test_a_plan_that_fails_comments_the_error_and_keeps_no_plan(sim, tmp_path):
         assert "reconcile plan failed (exit 1)" in comment["body"]
         assert "catalog/bad.yaml:3: catalogs[0].version" in comment["body"]
         assert "::error" not in comment["body"]
+
+
+def test_the_drift_check_counts_a_newer_loader_version_when_asked(sim, tmp_path):
+    server = sim("--dialect", "current", "--load-seconds", "0.2")
+    with FakeForge() as forge:
+        runner = Runner(tmp_path, server, forge)
+        (runner.workspace / "catalog" / "targets.yaml").unlink()
+        loaders = runner.workspace / "catalog" / "loaders.yaml"
+        eessi = {"name": "EESSI", "version": "2023.06", "loader": "eessi"}
+        loaders.write_text(yaml.safe_dump({"catalogs": [eessi]}))
+        assert reconcile(server, "apply", "-f", str(loaders)).returncode == 0
+
+        done, out, _ = runner.run({"mode": "drift"}, "", MERGE)
+        assert done.returncode == 0 and out["drift"] == "false", done.stderr
+        done, out, _ = runner.run({"mode": "drift", "loader-updates": "true"}, "", MERGE)
+        assert done.returncode == 0, done.stderr
+        assert out["drift"] == "true"
+        (issue,) = forge.state.issues
+        assert "### Waldur's catalog loaders" in issue["body"]
+        assert "Update available (EESSI 2025.06)" in issue["body"]
