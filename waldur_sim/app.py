@@ -12,6 +12,7 @@ carries the headers of Waldur's Django middleware: `X-Frame-Options`, `Content-L
 
 from __future__ import annotations
 
+import random
 import re
 import sqlite3
 import sys
@@ -94,6 +95,7 @@ class Settings:
     read_only: frozenset[str] = frozenset()
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
+    latency_jitter: float = 0.0  # up to this many seconds more, drawn per answer
 
 
 class App:
@@ -107,6 +109,7 @@ class App:
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
         self.offerings = OfferingViews(store)
+        self._jitter = random.Random()  # not the faults' seeded one: jitter is meant to vary
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
@@ -124,6 +127,8 @@ class App:
             response = _django_headers(self._guarded(request, route))
             response.drop, response.delay = plan.drop, plan.stall
         response.delay += self.settings.latency
+        if self.settings.latency_jitter:
+            response.delay += self._jitter.uniform(0, self.settings.latency_jitter)
         self.stats.record(request.method, route.label, response.status)
         return response
 

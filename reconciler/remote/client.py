@@ -134,6 +134,8 @@ class WaldurClient:
             transport=transport,
         )
         self.stats = ClientStats()
+        # At most `concurrency` requests in flight, however many threads read or write.
+        self._slots = threading.BoundedSemaphore(max(config.concurrency, 1))
         # Pages of one listing only; callers that run listings or writes concurrently use
         # pools of their own, so a task waiting on its pages can never starve them.
         self._pool = ThreadPoolExecutor(max_workers=max(config.concurrency, 1))
@@ -230,7 +232,8 @@ class WaldurClient:
         started = time.monotonic()
         ctx = {"method": method, "path": path}
         try:
-            response = self._http.request(method, url, params=params, json=json)
+            with self._slots:
+                response = self._http.request(method, url, params=params, json=json)
         except httpx.ConnectError as exc:
             self.stats.count(method, "connect-error")
             raise TransportError(

@@ -3,15 +3,21 @@
 A whole catalog costs one catalog listing plus its package pages (``page_size=300``), because
 package responses embed their versions and each version's targets. Servers that do not embed
 (older ones, or `waldur-sim --no-embed`) are read through the version listing of the catalog
-(versions carry `package_name`, unique within a catalog) and one target listing per version,
-run concurrently.
+(versions carry `package_name`, unique within a catalog) and one target listing per version.
+
+The declared catalogs' reads are independent and run together (`--concurrency` of them at a
+time; the client lets at most `--concurrency` requests be in flight in all, and reads the
+later pages of each listing concurrently once its first page gave the count). Each catalog is
+read into a reader of its own, which turns each package tree into records and drops it as
+soon as it is read; the readers are merged in the order of the server's catalog listing, so
+records, problems and the dialect seen come out the same whatever order the answers arrive in.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +46,11 @@ PER_KIND = "per-kind listings"
 class _Reader:
     """Accumulates records and the completeness of every listing read.
 
-    Memory matters at catalog scale (a no-op of 100,000 targets must stay well under 300 MB):
-    each raw package tree is dropped as soon as it is read, only the first target's dialect is
-    kept (not the targets), and a key the desired state also has is stored as the desired
-    state's own `Key` object (`canonical`), so the two states share their keys.
+    One reader per declared catalog (plus one for the catalog listing), merged in a fixed
+    order. Memory matters at catalog scale (a no-op of 100,000 targets must stay well under
+    300 MB): each raw package tree is dropped as soon as it is read, only the first target's
+    dialect is kept (not the targets), and a key the desired state also has is stored as the
+    desired state's own `Key` object (`canonical`), so the two states share their keys.
     """
 
     client: WaldurClient
@@ -77,6 +84,16 @@ class _Reader:
         # else: one object read twice, on two pages of a listing that moved while it was read;
         # the listing is marked incomplete already, and the server holds the object once.
 
+    def absorb(self, other: _Reader) -> None:
+        """Take over what `other` read (a catalog's subtree: no key of it is here yet)."""
+        self.records.update(other.records)
+        self.problems.extend(other.problems)
+        self.duplicates.extend(other.duplicates)
+        self.requests += other.requests
+        self.paths |= other.paths
+        if self.dialect_seen is None:
+            self.dialect_seen = other.dialect_seen
+
 
 def _values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
     return {name: obj[name] for name in VALUE_FIELDS[kind] if name in obj}
@@ -99,10 +116,9 @@ def observe(
         key = reader.key(key)
         reader.add(Record(key, _values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url")))
         live_catalogs[key] = obj
-    for key, obj in live_catalogs.items():
-        if desired.policies[key].absent:
-            continue  # deleted whole; its subtree's size comes from the catalog's counts
-        _read_catalog(reader, key, obj)
+    # A catalog deleted whole is not read: its subtree's size comes from the catalog's counts.
+    wanted = [(k, obj) for k, obj in live_catalogs.items() if not desired.policies[k].absent]
+    _read_catalogs(reader, wanted)
     reader.canonical = {}
     chosen, reason = _choose_dialect(client, reader, api_dialect)
     complete = not reader.problems
@@ -123,6 +139,35 @@ def observe(
     return state
 
 
+def _read_catalogs(reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any]]]) -> None:
+    """Read every catalog's subtree, up to `--concurrency` catalogs at a time, each into a
+    reader of its own; merge them in the given order. The first failure (in that order)
+    is raised once every read has ended."""
+    if not catalogs:
+        return
+    workers = max(reader.client.config.concurrency, 1)
+    parts = [_Reader(reader.client, canonical=reader.canonical) for _ in catalogs]
+    # Two pools: a catalog's read waits on its target listings (no-embed), never on its own
+    # pool, so neither can starve the other. Threads start only when work is submitted.
+    with (
+        ThreadPoolExecutor(min(workers, len(catalogs)), "observe-catalog") as catalog_pool,
+        ThreadPoolExecutor(workers, "observe-listing") as listing_pool,
+    ):
+        futures = [
+            catalog_pool.submit(_read_catalog, part, key, obj, listing_pool)
+            for part, (key, obj) in zip(parts, catalogs, strict=True)
+        ]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    for part in parts:
+        reader.absorb(part)
+
+
 def loader_sign(catalog: Mapping[str, Any]) -> str:
     """What shows that one of Waldur's own loaders works on this catalog ("" if nothing)."""
     for name in ("last_successful_update", "last_update_attempt"):
@@ -137,7 +182,9 @@ def _subtree_size(catalog: Mapping[str, Any]) -> int:
     return sum(int(catalog.get(f) or 0) for f in ("package_count", "version_count", "target_count"))
 
 
-def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> None:
+def _read_catalog(
+    reader: _Reader, cat_key: Key, catalog: Mapping[str, Any], pool: Executor
+) -> None:
     packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
     embedded = all("versions" in p for p in packages)
     reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
@@ -152,7 +199,7 @@ def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> 
             for version in pkg.get("versions") or []:
                 _add_version(reader, key, version, version.get("targets") or [])
     if not embedded and by_name:
-        _read_per_kind(reader, catalog, by_name)
+        _read_per_kind(reader, catalog, by_name, pool)
 
 
 def _add_version(
@@ -181,14 +228,14 @@ def _add_version(
         reader.add(Record(t_key, fields, t_uuid, t_url))
 
 
-def _read_per_kind(reader: _Reader, catalog: Mapping[str, Any], by_name: dict[str, Key]) -> None:
+def _read_per_kind(
+    reader: _Reader, catalog: Mapping[str, Any], by_name: dict[str, Key], pool: Executor
+) -> None:
     versions = reader.listing(Kind.VERSION, catalog_uuid=catalog["uuid"])
     # One target listing per version, concurrently; the client reads each listing's pages.
-    workers = max(reader.client.config.concurrency, 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        target_lists = list(
-            pool.map(lambda v: reader.listing(Kind.TARGET, version_uuid=v["uuid"]), versions)
-        )
+    target_lists = list(
+        pool.map(lambda v: reader.listing(Kind.TARGET, version_uuid=v["uuid"]), versions)
+    )
     for version, targets in zip(versions, target_lists, strict=True):
         pkg_key = by_name.get(str(version.get("package_name", "")))
         if pkg_key is None:
