@@ -48,6 +48,7 @@ from reconciler.core.secret import Secret
 from reconciler.remote.responses import (
     check_transport_security,
     detail,
+    json_body,
     last_page,
     normalise_api_url,
     readable,
@@ -363,7 +364,7 @@ class WaldurClient:
     def _list_once(self, url: str, params: dict[str, Any]) -> tuple[Listing, int]:
         first = self.request("GET", url, params=params)
         total = result_count(first)
-        items: list[dict[str, Any]] = list(first.json())
+        items: list[dict[str, Any]] = list(json_body(first))
         last = last_page(first)
         sent = 1
         totals = {total}
@@ -394,4 +395,4 @@ class WaldurClient:
 
     def _page(self, url: str, params: dict[str, Any], page: int) -> tuple[int | None, list[Any]]:
         response = self.request("GET", url, params={**params, "page": page})
-        return result_count(response), list(response.json())
+        return result_count(response), list(json_body(response))

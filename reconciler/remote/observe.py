@@ -16,7 +16,7 @@ records, problems and the dialect seen come out the same whatever order the answ
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,17 +24,9 @@ from typing import Any
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ConfigError
 from reconciler.core.log import get_logger
-from reconciler.core.model import (
-    DEFAULT_CATALOG_TYPE,
-    VALUE_FIELDS,
-    DesiredState,
-    Key,
-    Kind,
-    ObservedState,
-    Record,
-    catalog_key,
-)
+from reconciler.core.model import DEFAULT_CATALOG_TYPE, DesiredState, Key, Kind, ObservedState
 from reconciler.remote.client import Listing, WaldurClient
+from reconciler.remote.records import Builder, values
 
 log = get_logger("reconciler.observe")
 
@@ -44,21 +36,18 @@ PER_KIND = "per-kind listings"
 
 @dataclass
 class _Reader:
-    """Accumulates records and the completeness of every listing read.
+    """Reads listings and keeps their completeness; its `Builder` turns objects into records.
 
     One reader per declared catalog (plus one for the catalog listing), merged in a fixed
     order. Memory matters at catalog scale (a no-op of 100,000 targets must stay well under
     300 MB): each raw package tree is dropped as soon as it is read, only the first target's
     dialect is kept (not the targets), and a key the desired state also has is stored as the
-    desired state's own `Key` object (`canonical`), so the two states share their keys.
+    desired state's own `Key` object, so the two states share their keys.
     """
 
     client: WaldurClient
-    canonical: Mapping[Key, Key] = field(default_factory=dict)
-    records: dict[Key, Record] = field(default_factory=dict)
+    build: Builder
     problems: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    dialect_seen: str | None = None  # the dialect of the first target that shows one
     requests: int = 0
     paths: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -72,64 +61,53 @@ class _Reader:
                 self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
         return result.items
 
-    def key(self, key: Key) -> Key:
-        return self.canonical.get(key, key)
-
-    def add(self, record: Record) -> None:
-        have = self.records.get(record.key)
-        if have is None:
-            self.records[record.key] = record
-        elif have.uuid != record.uuid:
-            self.duplicates.append(f"{record.key} (uuids {have.uuid}, {record.uuid})")
-        # else: one object read twice, on two pages of a listing that moved while it was read;
-        # the listing is marked incomplete already, and the server holds the object once.
+    def spawn(self) -> _Reader:
+        """A reader for one catalog's subtree, sharing this one's desired keys."""
+        return _Reader(self.client, Builder(self.build.canonical, self.build.urls))
 
     def absorb(self, other: _Reader) -> None:
         """Take over what `other` read (a catalog's subtree: no key of it is here yet)."""
-        self.records.update(other.records)
+        self.build.records.update(other.build.records)
+        self.build.duplicates.extend(other.build.duplicates)
+        if self.build.dialect_seen is None:
+            self.build.dialect_seen = other.build.dialect_seen
         self.problems.extend(other.problems)
-        self.duplicates.extend(other.duplicates)
         self.requests += other.requests
         self.paths |= other.paths
-        if self.dialect_seen is None:
-            self.dialect_seen = other.dialect_seen
-
-
-def _values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: obj[name] for name in VALUE_FIELDS[kind] if name in obj}
 
 
 def observe(
     client: WaldurClient, desired: DesiredState, api_dialect: str = "auto"
 ) -> ObservedState:
     """Read the declared catalogs and everything under them from the server."""
-    reader = _Reader(client, canonical={key: key for key in desired.records})
+    urls = {kind: client.collection_url(kind) for kind in (Kind.VERSION, Kind.TARGET)}
+    reader = _Reader(client, Builder({key.parts: key for key in desired.records}, urls))
+    build = reader.build
     live_catalogs: dict[Key, Mapping[str, Any]] = {}
     for obj in reader.listing(Kind.CATALOG):
-        key = catalog_key(
+        parts = (
             str(obj.get("name", "")),
             str(obj.get("version", "")),
             str(obj.get("catalog_type") or DEFAULT_CATALOG_TYPE),
         )
+        key = build.key(Kind.CATALOG, parts)
         if key not in desired.policies:
             continue
-        key = reader.key(key)
-        reader.add(Record(key, _values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url")))
+        build.add(key, values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url"))
         live_catalogs[key] = obj
     # A catalog deleted whole is not read: its subtree's size comes from the catalog's counts.
     wanted = [(k, obj) for k, obj in live_catalogs.items() if not desired.policies[k].absent]
     _read_catalogs(reader, wanted)
-    reader.canonical = {}
     chosen, reason = _choose_dialect(client, reader, api_dialect)
     complete = not reader.problems
     state = ObservedState(
-        records=reader.records,
+        records=build.records,
         complete=complete,
         incomplete_reason="; ".join(reader.problems),
         dialect=chosen,
         dialect_reason=reason,
         requests=reader.requests,
-        duplicates=reader.duplicates,
+        duplicates=build.duplicates,
         read_path=", ".join(sorted(reader.paths)) or EMBEDDED,
         catalog_sizes={key: _subtree_size(obj) for key, obj in live_catalogs.items()},
         loader_signs={
@@ -146,7 +124,7 @@ def _read_catalogs(reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any]]
     if not catalogs:
         return
     workers = max(reader.client.config.concurrency, 1)
-    parts = [_Reader(reader.client, canonical=reader.canonical) for _ in catalogs]
+    parts = [reader.spawn() for _ in catalogs]
     # Two pools: a catalog's read waits on its target listings (no-embed), never on its own
     # pool, so neither can starve the other. Threads start only when work is submitted.
     with (
@@ -188,44 +166,18 @@ def _read_catalog(
     packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
     embedded = all("versions" in p for p in packages)
     reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
+    build = reader.build
     by_name: dict[str, Key] = {}
     packages.reverse()  # then popped: front to back, each raw tree freed once it is read
     while packages:
         pkg = packages.pop()
-        key = reader.key(cat_key.child(str(pkg.get("name", ""))))
+        key = build.package(cat_key, pkg)
         by_name[key.parts[3]] = key
-        reader.add(Record(key, _values(Kind.PACKAGE, pkg), pkg.get("uuid"), pkg.get("url")))
         if embedded:
-            for version in pkg.get("versions") or []:
-                _add_version(reader, key, version, version.get("targets") or [])
+            for version in pkg.get("versions") or ():
+                build.version(key, version, version.get("targets") or ())
     if not embedded and by_name:
         _read_per_kind(reader, catalog, by_name, pool)
-
-
-def _add_version(
-    reader: _Reader, pkg_key: Key, version: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]
-) -> None:
-    client = reader.client
-    key = reader.key(
-        pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
-    )
-    uuid = str(version.get("uuid", ""))
-    url = version.get("url") or client.detail_url(Kind.VERSION, uuid)
-    reader.add(Record(key, _values(Kind.VERSION, version), uuid, url))
-    for target in targets:
-        if reader.dialect_seen is None:
-            reader.dialect_seen = dialects.dialect_of(target)
-        if not dialects.is_cpu_target(target):
-            continue
-        fields = dialects.target_from_wire(target)
-        t_key = reader.key(
-            key.child(
-                str(fields.pop("cpu_family", "")), str(fields.pop("cpu_microarchitecture", ""))
-            )
-        )
-        t_uuid = str(target.get("uuid", ""))
-        t_url = target.get("url") or client.detail_url(Kind.TARGET, t_uuid)
-        reader.add(Record(t_key, fields, t_uuid, t_url))
 
 
 def _read_per_kind(
@@ -244,11 +196,11 @@ def _read_per_kind(
                 f"{version.get('package_name')!r}"
             )
             continue
-        _add_version(reader, pkg_key, version, targets)
+        reader.build.version(pkg_key, version, targets)
 
 
 def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple[str, str]:
-    found = reader.dialect_seen
+    found = reader.build.dialect_seen
     if wanted in dialects.DIALECTS:
         if found and found != wanted:
             raise ConfigError(

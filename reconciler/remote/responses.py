@@ -1,5 +1,6 @@
 """The client's pure rules about URLs and answers: the API URL's form, when plain HTTP is
-allowed, Retry-After, how an error body is shown, and how many pages a listing has."""
+allowed, Retry-After, how an error body is shown, how many pages a listing has, and how a
+listing page is parsed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json as jsonlib
 import math
 import re
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import orjson
 
 from reconciler.core.errors import ConfigError
 from reconciler.core.urls import is_loopback
@@ -96,3 +99,13 @@ def pages_from_count(response: httpx.Response) -> int:
     total = result_count(response) or 0
     per_page = max(len(response.json()), 1)
     return max(1, math.ceil(total / per_page))
+
+
+def json_body(response: httpx.Response) -> Any:
+    """A listing page's JSON. orjson parses a 1.3 MB page of embedded EESSI trees in a third
+    of the standard library's time (the bench README has the numbers); what orjson refuses
+    and the standard library reads (NaN, integers beyond 64 bits) goes to the latter."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
