@@ -104,32 +104,29 @@ class Site:
         self.spack = write_desired(work / "spack.yaml", spack)
         both = copy.deepcopy(full)
         both["catalogs"][0]["version"] = "2025.06"
-        three = {"catalogs": full["catalogs"] + both["catalogs"] + spack["catalogs"]}
+        three = copy.deepcopy({"catalogs": full["catalogs"] + both["catalogs"] + spack["catalogs"]})
         self.three = write_desired(work / "three.yaml", three)
-        self.templates = {
-            name: self.template(name, desired)
-            for name, desired in (
-                ("four", self.four),
-                ("full", self.full),
-                ("spack", self.spack),
-                ("three", self.three),
-            )
-        }
+        self._templates: dict[str, Path] = {}
 
     def four_catalogs(self, full: dict[str, Any]) -> tuple[Desired, Desired]:
         base = copy.deepcopy(full["catalogs"][0])
         base["packages"] = base["packages"][:60]
-        catalogs = [dict(base, version=version) for version in EESSI_VERSIONS]
+        catalogs = [copy.deepcopy(dict(base, version=version)) for version in EESSI_VERSIONS]
         one = write_desired(self.bench.work / "one.yaml", {"catalogs": catalogs[:1]})
         four = write_desired(self.bench.work / "four.yaml", {"catalogs": catalogs})
         return one, four
 
-    def template(self, name: str, desired: Desired) -> Path:
+    def template(self, name: str) -> Path:
+        """The database holding `name`'s desired state (written once, checked: a no-op)."""
+        if name in self._templates:
+            return self._templates[name]
+        desired: Desired = getattr(self, name)
         db = self.bench.work / f"{name}.sqlite3"
         write_state(db, desired.state)
         with self.bench.server(db, latency=0) as sim:
             run = self.plan(sim, desired, self.variants[0])
         check(not any(run.output["summary"].values()), f"template {name}: {run.output}")
+        self._templates[name] = db
         return db
 
     # -- runs -----------------------------------------------------------------------------
@@ -161,7 +158,7 @@ class Site:
     # -- scenarios ------------------------------------------------------------------------
     def catalogs(self) -> None:
         scenario = "A four catalogs vs one, 100 ms"
-        with self.bench.server(self.templates["four"], latency=100) as sim:
+        with self.bench.server(self.template("four"), latency=100) as sim:
             for variant in self.variants:  # untimed: bytecode and desired-state caches
                 self.plan(sim, self.one, variant)
                 self.plan(sim, self.four, variant)
@@ -176,7 +173,7 @@ class Site:
     def no_op(self, latency: int) -> None:
         scenario = f"B no-op EESSI, {latency} ms"
         warm_scenario = f"C daemon warm run, {latency} ms"
-        with self.bench.server(self.templates["full"], latency=latency) as sim:
+        with self.bench.server(self.template("full"), latency=latency) as sim:
             for variant in self.variants:
                 self.plan(sim, self.full, variant)
             for _ in range(self.bench.reps):
@@ -191,7 +188,7 @@ class Site:
 
     def spack_no_op(self) -> None:
         scenario = "D Spack-sized no-op, 20 ms"
-        with self.bench.server(self.templates["spack"], latency=20) as sim:
+        with self.bench.server(self.template("spack"), latency=20) as sim:
             for variant in self.variants:
                 self.plan(sim, self.spack, variant)
             for _ in range(self.bench.reps):
@@ -204,7 +201,7 @@ class Site:
 
     def three_no_op(self) -> None:
         scenario = "E EESSI 2023.06 + 2025.06 + Spack, 20 ms"
-        with self.bench.server(self.templates["three"], latency=20) as sim:
+        with self.bench.server(self.template("three"), latency=20) as sim:
             for variant in self.variants:
                 self.plan(sim, self.three, variant)
             for _ in range(self.bench.reps):
@@ -366,6 +363,8 @@ def main() -> int:
                 print(f"scenario {name} …", flush=True)
                 for step in steps[name]:
                     step()
+                for r in site.results:  # so far, in case a later scenario fails
+                    print(f"  {r.scenario} | {r.label} | {r.variant} | {r.wall:.3f} s", flush=True)
         info["loadavg_end"] = os.getloadavg()
         info["bench_seconds"] = time.perf_counter() - started
         if chosen == set("ABDE"):

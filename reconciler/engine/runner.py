@@ -19,7 +19,7 @@ from reconciler.engine import locks
 from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
 from reconciler.remote.capabilities import read_capabilities
 from reconciler.remote.client import WaldurClient
-from reconciler.remote.observe import observe
+from reconciler.remote.observe import CatalogPrefetch, observe
 from reconciler.remote.offerings import link_state
 
 
@@ -110,8 +110,10 @@ def reconcile_once(
     *,
     write: bool,
     hooks: Hooks = NO_HOOKS,
+    catalogs: CatalogPrefetch | None = None,
 ) -> Outcome:
-    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock."""
+    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock.
+    `catalogs`: the catalog listing, sent early (a plan only: an apply reads under the lock)."""
     lock = (
         locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
         if write
@@ -119,7 +121,7 @@ def reconcile_once(
     )
     with lock:
         with bulk():
-            observed = observe(client, desired, options.api_dialect)
+            observed = observe(client, desired, options.api_dialect, catalogs)
             desired, observed = link_state(client, desired, observed)
             plan = make_plan(desired, observed)
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)

@@ -54,7 +54,10 @@ class _Reader:
 
     def listing(self, kind: Kind, **params: Any) -> list[dict[str, Any]]:
         """One whole listing; safe to call from several threads (the no-embed path)."""
-        result: Listing = self.client.list_all(kind, params)
+        return self.take(kind, params, self.client.list_all(kind, params))
+
+    def take(self, kind: Kind, params: Mapping[str, Any], result: Listing) -> list[dict[str, Any]]:
+        """The items of a listing read; its requests and completeness are noted."""
         with self.lock:
             self.requests += result.requests
             if not result.complete:
@@ -76,15 +79,45 @@ class _Reader:
         self.paths |= other.paths
 
 
+class CatalogPrefetch:
+    """The catalog listing, read in the background from the moment this is made: a plan's
+    first request needs nothing from the desired files, so it goes out while they load."""
+
+    def __init__(self, client: WaldurClient) -> None:
+        self._client = client
+        self._result: Listing | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="catalog-prefetch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._result = self._client.list_all(Kind.CATALOG, {})
+        except BaseException as exc:  # raised where the listing is taken
+            self._error = exc
+
+    def listing(self) -> Listing:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 def observe(
-    client: WaldurClient, desired: DesiredState, api_dialect: str = "auto"
+    client: WaldurClient,
+    desired: DesiredState,
+    api_dialect: str = "auto",
+    catalogs: CatalogPrefetch | None = None,
 ) -> ObservedState:
-    """Read the declared catalogs and everything under them from the server."""
+    """Read the declared catalogs and everything under them from the server (the catalog
+    listing from `catalogs` when it was sent early)."""
     urls = {kind: client.collection_url(kind) for kind in (Kind.VERSION, Kind.TARGET)}
     reader = _Reader(client, Builder({key.parts: key for key in desired.records}, urls))
     build = reader.build
     live_catalogs: dict[Key, Mapping[str, Any]] = {}
-    for obj in reader.listing(Kind.CATALOG):
+    listing = catalogs.listing() if catalogs else client.list_all(Kind.CATALOG, {})
+    for obj in reader.take(Kind.CATALOG, {}, listing):
         parts = (
             str(obj.get("name", "")),
             str(obj.get("version", "")),
@@ -98,7 +131,8 @@ def observe(
     # A catalog deleted whole is not read: its subtree's size comes from the catalog's counts.
     wanted = [(k, obj) for k, obj in live_catalogs.items() if not desired.policies[k].absent]
     _read_catalogs(reader, wanted)
-    chosen, reason = _choose_dialect(client, reader, api_dialect)
+    writes_targets = any(key.kind is Kind.TARGET for key in desired.records)
+    chosen, reason = _choose_dialect(client, reader, api_dialect, writes_targets)
     complete = not reader.problems
     state = ObservedState(
         records=build.records,
@@ -199,7 +233,12 @@ def _read_per_kind(
         reader.build.version(pkg_key, version, targets)
 
 
-def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple[str, str]:
+def _choose_dialect(
+    client: WaldurClient, reader: _Reader, wanted: str, writes_targets: bool
+) -> tuple[str, str]:
+    """The dialect target writes use. When the declared catalogs showed no target, the server's
+    target listing is asked, unless no target is declared (a Spack catalog): then nothing is
+    written that depends on it, and its no-op costs exactly its listing pages."""
     found = reader.build.dialect_seen
     if wanted in dialects.DIALECTS:
         if found and found != wanted:
@@ -210,6 +249,8 @@ def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple
         return wanted, "as configured"
     if found:
         return found, "detected from the declared catalogs' targets"
+    if not writes_targets:
+        return dialects.UNDETERMINED, "no target declared or read: nothing depends on it"
     probe = client.request("GET", client.collection_url(Kind.TARGET), params={"page_size": 1})
     reader.requests += 1
     found = dialects.detect(probe.json())
