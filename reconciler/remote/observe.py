@@ -152,24 +152,26 @@ def observe(
 
 
 def _read_catalogs(reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any]]]) -> None:
-    """Read every catalog's subtree, up to `--concurrency` catalogs at a time, each into a
-    reader of its own; merge them in the given order. The first failure (in that order)
-    is raised once every read has ended."""
+    """Read every catalog's subtree, up to `--concurrency` catalogs at a time (and one more in
+    this thread), each into a reader of its own; merge them in the given order. The first
+    failure (in that order) is raised once every read has ended."""
     if not catalogs:
         return
     workers = max(reader.client.config.concurrency, 1)
     parts = [reader.spawn() for _ in catalogs]
-    # Two pools: a catalog's read waits on its target listings (no-embed), never on its own
-    # pool, so neither can starve the other. Threads start only when work is submitted.
+    # This thread reads the first catalog while a pool reads the others: one catalog costs no
+    # thread hand-off. Two pools: a catalog's read waits on its target listings (no-embed),
+    # never on its own pool, so neither can starve the other. Threads start only on submit.
     with (
-        ThreadPoolExecutor(min(workers, len(catalogs)), "observe-catalog") as catalog_pool,
+        ThreadPoolExecutor(min(workers, max(len(catalogs) - 1, 1)), "observe") as catalog_pool,
         ThreadPoolExecutor(workers, "observe-listing") as listing_pool,
     ):
         futures = [
             catalog_pool.submit(_read_catalog, part, key, obj, listing_pool)
-            for part, (key, obj) in zip(parts, catalogs, strict=True)
+            for part, (key, obj) in zip(parts[1:], catalogs[1:], strict=True)
         ]
         try:
+            _read_catalog(parts[0], *catalogs[0], listing_pool)
             for future in futures:
                 future.result()
         except BaseException:
