@@ -367,7 +367,7 @@ def main() -> int:
                 for step in steps[name]:
                     step()
                 for r in site.results:  # so far, in case a later scenario fails
-                    if r.scenario[0] == name or name == "B" and r.scenario[0] == "C":
+                    if r.scenario[0] == name or (name == "B" and r.scenario[0] == "C"):
                         print(f"  {r.scenario} | {r.label} | {r.variant} | {r.wall:.3f} s")
         info["loadavg_end"] = os.getloadavg()
         info["bench_seconds"] = time.perf_counter() - started
