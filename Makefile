@@ -30,12 +30,14 @@ lint: $(STAMP) lint-ci
 # The pipeline files, the action and the Dockerfile, by the ecosystem's own linters (offline:
 # check-jsonschema's schemas are bundled, zizmor runs --offline, hadolint is a binary in a wheel).
 lint-ci: $(STAMP)
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows deploy/ci/github-actions.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows deploy/ci/github-actions.yml \
+		deploy/ci/github-environments.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/python -m tests.ci_files build/lint
 	$(BIN)/check-jsonschema --builtin-schema vendor.gitlab-ci deploy/ci/gitlab-ci.yml \
-		build/lint/component-spec.yml build/lint/component-jobs.yml
-	$(BIN)/zizmor --offline --no-progress --quiet action.yml deploy/ci/github-actions.yml
+		deploy/ci/gitlab-environments.yml build/lint/component-spec.yml build/lint/component-jobs.yml
+	$(BIN)/zizmor --offline --no-progress --quiet action.yml deploy/ci/github-actions.yml \
+		deploy/ci/github-environments.yml
 	$(BIN)/hadolint deploy/Dockerfile
 
 # The sdist and the wheel, checked as a package index would (twine check).

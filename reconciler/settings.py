@@ -27,6 +27,7 @@ from reconciler.core.options import (
     Option,
     boolean,
     duration,
+    host_names,
     listen_address,
     option,
     percentage,
@@ -34,6 +35,7 @@ from reconciler.core.options import (
     positive_int,
     whole_number,
 )
+from reconciler.core.redact import MIN_SECRET_LENGTH, check_token, url_password
 from reconciler.core.secret import Secret
 
 if TYPE_CHECKING:
@@ -103,7 +105,8 @@ class Settings:
         "--detailed-exitcode",
         "RECONCILE_DETAILED_EXITCODE",
         False,
-        "plan: exit 2 when there are changes (0 when none)",
+        "plan: exit 2 when there are changes (0 when none); discover: exit 2 when a loader's "
+        "source has a version the server has no catalog of",
         parse=boolean,
     )
     concurrency: int = option(
@@ -117,8 +120,32 @@ class Settings:
         "--timeout",
         "RECONCILE_TIMEOUT",
         30.0,
-        "seconds to wait for one HTTP answer",
+        "seconds one HTTP request may take in all: connecting, sending and every read of "
+        "the answer (a server that drips its answer is cut off)",
         parse=positive_float,
+    )
+    run_timeout: float = option(
+        "--run-timeout",
+        "RECONCILE_RUN_TIMEOUT",
+        0.0,
+        "seconds a whole plan or apply may take (90s, 10m): then no request starts, reads "
+        "end and writes in flight finish; 0: no limit; the daemon's default is its --interval",
+        parse=duration,
+    )
+    max_list_objects: int = option(
+        "--max-list-objects",
+        "RECONCILE_MAX_LIST_OBJECTS",
+        1_000_000,
+        "a listing whose server claims more objects than this is refused as incomplete "
+        "(the run stops, nothing is written)",
+        parse=positive_int,
+    )
+    max_body_mib: int = option(
+        "--max-body-mib",
+        "RECONCILE_MAX_BODY_MIB",
+        64,
+        "the largest answer read from the server, in MiB; a larger one is refused unread",
+        parse=positive_int,
     )
     max_attempts: int = option(
         "--max-attempts",
@@ -176,11 +203,20 @@ class Settings:
         "seconds to wait for another apply to the same API URL to finish",
         parse=duration,
     )
+    load_timeout: float = option(
+        "--load-timeout",
+        "RECONCILE_LOAD_TIMEOUT",
+        600.0,
+        "seconds apply waits for a catalog load by Waldur's loader (then exit 3: the next run "
+        "checks it; the daemon never waits)",
+        parse=duration,
+    )
     lock_dir: str = option(
         "--lock-dir",
         "RECONCILE_LOCK_DIR",
         "",
-        "directory of the lock file (default: $XDG_RUNTIME_DIR or the temp directory)",
+        "directory of the lock file (default: $XDG_RUNTIME_DIR, else a directory of this "
+        "user's own in the temp directory)",
     )
     interval: float = option(
         "--interval",
@@ -224,6 +260,22 @@ class Settings:
         "daemon: accept POST /sync from other hosts than loopback",
         parse=boolean,
     )
+    allowed_hosts: tuple[str, ...] = option(
+        "--allowed-hosts",
+        "RECONCILE_ALLOWED_HOSTS",
+        (),
+        "daemon: host names (HOST or HOST:PORT, comma-separated) under which POST /sync is "
+        "accepted, besides IP addresses and localhost; a request naming another Host gets 403 "
+        "(a web page cannot trigger runs by DNS rebinding)",
+        parse=host_names,
+    )
+    sync_token: str = option(
+        None,
+        "RECONCILE_SYNC_TOKEN",
+        "",
+        "daemon: when set, POST /sync needs the header `Authorization: Bearer TOKEN` (401 "
+        "without, 403 with another); at least 12 characters; environment only, never a flag",
+    )
     dry_run: bool = option(
         "--dry-run",
         "RECONCILE_DRY_RUN",
@@ -245,6 +297,90 @@ class Settings:
         "log format: console, json, or auto (console on a terminal, json otherwise)",
         choices=("auto", "console", "json"),
     )
+    env: str = option(
+        "--env",
+        "RECONCILE_ENV",
+        "",
+        "the environment of the project file (reconcile.yaml) to work on: its server, token "
+        "source, files and values",
+    )
+    project: str = option(
+        "--project",
+        "RECONCILE_PROJECT",
+        "",
+        "the project file declaring the environments (default: reconcile.yaml at the root "
+        "of the files, if there is one)",
+    )
+    git_url: str = option(
+        "--git-url",
+        "RECONCILE_GIT_URL",
+        "",
+        "read the desired files from this Git repository (https:// or ssh://), one commit "
+        "per run; -f paths are then inside the repository",
+    )
+    git_ref: str = option(
+        "--git-ref", "RECONCILE_GIT_REF", "main", "Git source: the branch or tag to apply"
+    )
+    git_path: str = option(
+        "--git-path",
+        "RECONCILE_GIT_PATH",
+        "",
+        "Git source: the directory inside the repository that holds the files",
+    )
+    git_token_file: str = option(
+        "--git-token-file",
+        "RECONCILE_GIT_TOKEN_FILE",
+        "",
+        "Git source over HTTPS: file holding the token (else RECONCILE_GIT_TOKEN, if set)",
+    )
+    git_username: str = option(
+        "--git-username",
+        "RECONCILE_GIT_USERNAME",
+        "x-access-token",
+        "Git source over HTTPS: the user name sent with the token (GitLab: oauth2)",
+    )
+    git_ssh_key: str = option(
+        "--git-ssh-key", "RECONCILE_GIT_SSH_KEY", "", "Git source over SSH: the private key file"
+    )
+    git_known_hosts: str = option(
+        "--git-known-hosts",
+        "RECONCILE_GIT_KNOWN_HOSTS",
+        "",
+        "Git source over SSH: the pinned known_hosts file (hosts not in it are refused)",
+    )
+    git_allowed_signers: str = option(
+        "--git-allowed-signers",
+        "RECONCILE_GIT_ALLOWED_SIGNERS",
+        "",
+        "Git source: apply only commits signed by a key in this allowed-signers file (SSH "
+        "signatures)",
+    )
+    git_gpg_home: str = option(
+        "--git-gpg-home",
+        "RECONCILE_GIT_GPG_HOME",
+        "",
+        "Git source: apply only commits signed by a key of this GnuPG home's keyring",
+    )
+    git_cache: str = option(
+        "--git-cache",
+        "RECONCILE_GIT_CACHE",
+        "",
+        "Git source: the cache directory (default: $XDG_CACHE_HOME/waldur-catalog-reconciler/git)",
+    )
+    notify: str = option(
+        "--notify",
+        "RECONCILE_NOTIFY",
+        "",
+        "daemon: Apprise notification URLs, comma-separated (they hold secrets: prefer the "
+        "environment variable); sent when drift, failures or refused commits start and end",
+    )
+    status_url: str = option(
+        "--status-url",
+        "RECONCILE_STATUS_URL",
+        "",
+        "daemon: the status page's address as people reach it, for links in notifications "
+        "(default: the --listen address)",
+    )
     #: Not options: the token (never a flag), and which options were given (flag or env).
     token: Secret | None = field(default=None, repr=False)
     given: frozenset[str] = field(default=frozenset(), repr=False)
@@ -252,9 +388,36 @@ class Settings:
     def with_token(self, token: Secret | None) -> Settings:
         return replace(self, token=token)
 
+    def secrets(self) -> list[str]:
+        """The secrets these settings hold, for `reconciler.core.redact` (one too short to mask
+        is left out: it is refused before it is ever sent, see `check_token`)."""
+        found = [self.sync_token]
+        if self.token is not None:
+            found.append(self.token.get_secret_value())
+        return [s for s in found if len(s) >= MIN_SECRET_LENGTH]
+
+    def for_daemon(self) -> Settings:
+        """The daemon's settings: a run's deadline is its interval unless given."""
+        if "run_timeout" in self.given:
+            return self
+        return replace(self, run_timeout=self.interval)
+
     def client_config(self) -> ClientConfig:
+        """The client's settings; a token too short to be masked safely is refused here."""
         from .remote.client import ClientConfig
 
+        if self.token is not None:
+            try:
+                check_token(self.token.get_secret_value())
+            except ValueError as exc:
+                where = self.token_file or "WALDUR_API_TOKEN"
+                raise ConfigError(f"{where}: {exc}") from None
+        password = url_password(self.api_url)
+        if password:
+            try:
+                check_token(password, "the password in the API URL")
+            except ValueError as exc:
+                raise ConfigError(f"--api-url: {exc}") from None
         return ClientConfig(
             api_url=self.api_url,
             token=self.token,
@@ -265,6 +428,8 @@ class Settings:
             verify=self.ca_bundle or True,
             allow_insecure_http=self.allow_insecure_http,
             concurrency=self.concurrency,
+            max_list_objects=self.max_list_objects,
+            max_body_bytes=self.max_body_mib << 20,
         )
 
     def run_options(self) -> RunOptions:
@@ -277,6 +442,8 @@ class Settings:
             max_delete_percent=self.max_delete_percent,
             lock_wait=self.lock_wait,
             lock_dir=self.lock_dir,
+            run_timeout=self.run_timeout,
+            load_timeout=self.load_timeout,
         )
 
 
@@ -300,6 +467,9 @@ COMMON = (
     "output",
     "concurrency",
     "timeout",
+    "run_timeout",
+    "max_list_objects",
+    "max_body_mib",
     "max_attempts",
     "max_retry_time",
     "retry_backoff",
@@ -309,15 +479,51 @@ COMMON = (
     "max_delete_percent",
     "lock_wait",
     "lock_dir",
+    "load_timeout",
     "log_level",
     "log_format",
 )
-DAEMON = ("interval", "cron", "jitter", "listen", "grace", "allow_remote_sync", "dry_run")
+DAEMON = (
+    "interval",
+    "cron",
+    "jitter",
+    "listen",
+    "grace",
+    "allow_remote_sync",
+    "allowed_hosts",
+    "sync_token",
+    "dry_run",
+)
+#: Where the files come from: the project's environment and the Git source.
+SOURCE = (
+    "env",
+    "project",
+    "git_url",
+    "git_ref",
+    "git_path",
+    "git_token_file",
+    "git_username",
+    "git_ssh_key",
+    "git_known_hosts",
+    "git_allowed_signers",
+    "git_gpg_home",
+    "git_cache",
+)
+NOTIFY = ("notify", "status_url")
 #: What reading a server needs (export): COMMON without what only plans and applies use.
 READ = tuple(
     name
     for name in COMMON
-    if name not in ("output", "max_delete", "max_delete_percent", "lock_wait", "lock_dir")
+    if name
+    not in (
+        "output",
+        "max_delete",
+        "max_delete_percent",
+        "lock_wait",
+        "lock_dir",
+        "run_timeout",
+        "load_timeout",
+    )
 )
 
 
@@ -338,6 +544,8 @@ def add_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     """Add options; their defaults are None so `resolve` can tell 'not given' apart."""
     for name in names:
         o = OPTIONS[name]
+        if o.flag is None:
+            continue  # environment only
         flags = [o.short, o.flag] if o.short else [o.flag]
         help_text = f"{o.help} [env {o.env}; default {_show(o.default)}]".replace("%", "%%")
         if o.is_bool:
@@ -405,15 +613,21 @@ def read_token(token_file: str, environ: Mapping[str, str]) -> Secret | None:
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
-        return ":".join(str(v) for v in value)
+        return ":".join(str(v) for v in value) if value else "''"
     return repr(value)
+
+
+def _flags(o: Option, mark: str = "") -> str:
+    if o.flag is None:
+        return "(environment only)"
+    return ", ".join(f"{mark}{f}{mark}" for f in (o.short, o.flag) if f)
 
 
 def options_markdown() -> str:
     """The README's configuration table."""
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for o in OPTIONS.values():
-        flag = f"`{o.short}`, `{o.flag}`" if o.short else f"`{o.flag}`"
+        flag = _flags(o, "`")
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
         rows.append(f"| {flag} | `{o.env}` | `{_show(o.default)}` | {o.help}{choices} |")
     return "\n".join(rows) + "\n"
@@ -423,7 +637,7 @@ def options_text() -> str:
     """The same, for a terminal: one block per option."""
     blocks = []
     for o in OPTIONS.values():
-        flag = f"{o.short}, {o.flag}" if o.short else o.flag
+        flag = _flags(o)
         choices = f" ({' / '.join(o.choices)})" if o.choices else ""
         blocks.append(f"{flag}  [env {o.env}; default {_show(o.default)}]\n    {o.help}{choices}")
     return "\n".join(blocks) + "\n"

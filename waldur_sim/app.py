@@ -31,6 +31,7 @@ from waldur_sim.auth import (
     require_staff,
     require_user,
 )
+from waldur_sim.builds import NEWEST
 from waldur_sim.faults import WRITE_METHODS, Faults, Stats
 from waldur_sim.filters import QueryBuilder, QueryError
 from waldur_sim.kinds import (
@@ -43,6 +44,8 @@ from waldur_sim.kinds import (
     collection_url,
     resolve,
 )
+from waldur_sim.loaders.actions import CatalogActions
+from waldur_sim.loaders.actions import allow as action_allow
 from waldur_sim.metadata import PARSES, RENDERS, SERVER_VERSION, Metadata
 from waldur_sim.offerings import OfferingViews, allow
 from waldur_sim.pagination import InvalidPage, link_header, paginate
@@ -93,6 +96,7 @@ class Settings:
     owner_token: str = DEFAULT_OWNER_TOKEN
     dialect: str = LEGACY
     read_only: frozenset[str] = frozenset()
+    build: str = NEWEST  # the upstream build imitated where builds differ (builds.py)
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
     latency_jitter: float = 0.0  # up to this many seconds more, drawn per answer
@@ -108,14 +112,26 @@ class App:
         self.metadata = Metadata(self.schemas, settings.dialect, settings.embed)
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
-        self.offerings = OfferingViews(store)
+        self.offerings = OfferingViews(store, settings.build)
         self._jitter = random.Random()  # not the faults' seeded one: jitter is meant to vary
+        #: the catalog actions and their loaders (`loaders/`); None: a build without them
+        self.catalog_actions: CatalogActions | None = None
+
+    def route(self, path: str) -> Route | None:
+        """The route of a decoded path on this server (the catalog actions only if served)."""
+        route = resolve(path)
+        if route is None or self.catalog_actions is not None:
+            return route
+        route = route.without_catalog_actions()
+        return None if route is not None and route.view is View.SIM_LOADERS else route
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
-        route = resolve(unquote(raw_path))
+        route = self.route(unquote(raw_path))
+        if route is not None and route.view is View.SIM_LOADERS and self.catalog_actions:
+            return self.catalog_actions.control(request)
         if route is None:
-            response = _django_headers(_unrouted(request.method, raw_path, query))
+            response = _django_headers(_unrouted(self.route, raw_path, query))
             self.stats.record(request.method, _UNROUTED, response.status)
             return response
         if route.view is View.STATS:
@@ -144,8 +160,11 @@ class App:
     def _dispatch(self, request: Request, route: Route) -> Response:
         base = _base_url(request)
         offering_view = route.view in OFFERING_VIEWS or route.view is View.CPU_TARGETS
+        catalog_action = route.view is View.CATALOG_ACTION
         if offering_view:
             allowed, allow_header = (), allow(route)
+        elif catalog_action:
+            allowed, allow_header = (), action_allow(route)
         elif route.kind is None:
             allowed = READ_METHODS
             allow_header = VERSION_ALLOW if route.view is View.VERSION else ", ".join(allowed)
@@ -156,6 +175,9 @@ class App:
             if offering_view:
                 user = self._authenticate(request)
                 response = self.offerings.handle(request, route, base, user)
+            elif catalog_action and self.catalog_actions is not None:
+                user = self._authenticate(request)
+                response = self.catalog_actions.handle(request, route, user)
             elif route.kind is None:
                 response = self._fixed_view(request, route, base)
             else:
@@ -196,7 +218,9 @@ class App:
         _allow(method, allowed)
         if method == "OPTIONS":
             return self._options(kind, route, user)
-        renderer = Renderer(base, self.settings.dialect, self.settings.embed)
+        query = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
+        selected = tuple(name for name in query.get("field", ()) if name)
+        renderer = Renderer(base, self.settings.dialect, self.settings.embed, selected)
         if route.view is View.COLLECTION:
             if method == "POST":
                 return self._create(kind, request, renderer)
@@ -351,10 +375,15 @@ class App:
     def _render_rows(
         self, conn: sqlite3.Connection, kind: KindInfo, rows: list[sqlite3.Row], renderer: Renderer
     ) -> list[dict[str, Any]]:
-        trees = {}
-        if kind is PACKAGE and renderer.embed:
-            trees = self.store.trees(conn, [row["id"] for row in rows])
-        return [renderer.render(kind, row, trees.get(row["id"])) for row in rows]
+        trees, relatives = {}, {}
+        if kind is PACKAGE:
+            ids = [row["id"] for row in rows]
+            trees = self.store.trees(conn, ids) if renderer.embed else {}
+            relatives = {} if renderer.legacy else self.store.relatives(conn, ids)
+        return [
+            renderer.render(kind, row, trees.get(row["id"]), relatives.get(row["id"]))
+            for row in rows
+        ]
 
 
 def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -399,9 +428,9 @@ def _django_headers(response: Response) -> Response:
     return response
 
 
-def _unrouted(method: str, raw_path: str, query: str) -> Response:
+def _unrouted(route: Callable[[str], Route | None], raw_path: str, query: str) -> Response:
     """Django: a missing trailing slash is redirected (APPEND_SLASH), anything else 404."""
-    if not raw_path.endswith("/") and resolve(unquote(raw_path) + "/") is not None:
+    if not raw_path.endswith("/") and route(unquote(raw_path) + "/") is not None:
         location = f"{raw_path}/?{query}" if query else f"{raw_path}/"
         return Response(301, content_type=None, headers=[("Location", location)])
     return django_page(404, "Not Found", "The requested resource was not found on this server.")

@@ -56,6 +56,10 @@ OFFERINGS_SEGMENT = "marketplace-provider-offerings"
 #: The detail actions of a provider offering the sim serves.
 OFFERING_ACTIONS = ("add_software_catalog", "update_software_catalog", "remove_software_catalog")
 CPU_TARGETS = "cpu_targets"
+#: The catalog actions that drive Waldur's loaders (upstream API 8.0.2+; see `loaders/`):
+#: two on the collection, one on a catalog.
+CATALOG_LIST_ACTIONS = ("discover", "import_catalog")
+CATALOG_DETAIL_ACTIONS = ("update_catalog",)
 
 
 class View(Enum):
@@ -69,6 +73,8 @@ class View(Enum):
     OFFERINGS = "offerings"  # /api/marketplace-provider-offerings/
     OFFERING = "offering"  # /api/marketplace-provider-offerings/<uuid>/
     OFFERING_ACTION = "offering_action"  # /api/marketplace-provider-offerings/<uuid>/<action>/
+    CATALOG_ACTION = "catalog_action"  # …/marketplace-software-catalogs/[<uuid>/]<action>/
+    SIM_LOADERS = "sim_loaders"  # /api/_sim/loaders/ (sim-only: the loaders' sources)
 
 
 #: The views of provider offerings (counted and faulted as kind `offering`).
@@ -80,7 +86,7 @@ class Route:
     view: View
     kind: KindInfo | None = None
     lookup: str = ""
-    action: str = ""  # the detail action of an OFFERING_ACTION route
+    action: str = ""  # the action of an OFFERING_ACTION or CATALOG_ACTION route
 
     @property
     def label(self) -> str:
@@ -91,6 +97,13 @@ class Route:
             return OFFERING_KIND
         return USER_KIND if self.view is View.ME else ROOT_KIND
 
+    def without_catalog_actions(self) -> Route | None:
+        """How a build without the catalog actions routes this path: a list action's path is a
+        catalog detail (its name the lookup), a detail action's path matches nothing."""
+        if self.view is not View.CATALOG_ACTION:
+            return self
+        return Route(View.DETAIL, CATALOG, self.action) if not self.lookup else None
+
 
 _API_PATH = re.compile(r"^/api/(?P<segment>[^/]+)/(?:(?P<lookup>[^/.]+)/)?$")
 _ACTION_PATH = re.compile(r"^/api/(?P<segment>[^/]+)/(?P<lookup>[^/.]+)/(?P<action>[^/.]+)/$")
@@ -99,6 +112,7 @@ _FIXED = {
     "/api/users/me/": Route(View.ME),
     "/api/version/": Route(View.VERSION),
     "/api/_sim/stats/": Route(View.STATS),
+    "/api/_sim/loaders/": Route(View.SIM_LOADERS),
 }
 
 
@@ -117,6 +131,8 @@ def resolve(path: str) -> Route | None:
     if kind is None:
         return None
     lookup = match["lookup"]
+    if kind is CATALOG and lookup in CATALOG_LIST_ACTIONS:  # DRF routes list actions first
+        return Route(View.CATALOG_ACTION, CATALOG, action=lookup)
     if lookup is None:
         return Route(View.COLLECTION, kind)
     return Route(View.DETAIL, kind, lookup)
@@ -131,6 +147,8 @@ def _resolve_action(path: str) -> Route | None:
         return Route(View.OFFERING_ACTION, lookup=lookup, action=action)
     if segment == CATALOG.segment and action == CPU_TARGETS:
         return Route(View.CPU_TARGETS, CATALOG, lookup)
+    if segment == CATALOG.segment and action in CATALOG_DETAIL_ACTIONS:
+        return Route(View.CATALOG_ACTION, CATALOG, lookup, action)
     return None
 
 

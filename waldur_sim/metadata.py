@@ -8,7 +8,9 @@ the kind's serializer in response order, with DRF's attributes in DRF's order: `
 - writable fields come from the kind's `Schema` (the same `Field`s that validate requests:
   required, max_length, choices, help text), for the dialect being served;
 - response-only fields come from `_LAYOUTS` below, which lists every field of a body in the
-  order `render.py` writes them (the contract tests compare the two);
+  order `render.py` writes them (the contract tests compare the two); a `Shown` field that the
+  profile's Schema makes writable (what upstream's loaders store, in the writable current
+  profile) is described from the Schema;
 - a read-only kind (`--read-only-kinds`) is described as current upstream describes versions
   and targets: every field read-only, without limits or choices, and no parent field.
 
@@ -43,6 +45,7 @@ _TYPES = {
     FieldType.JSON: "field",
     FieldType.DATE: "date",
     FieldType.LINK: "field",
+    FieldType.LINKS: "field",
     FieldType.STRLIST: "list",
 }
 _STRING_CHILD = {"type": "string", "required": True, "read_only": False}
@@ -255,11 +258,11 @@ class Metadata:
         by_name = {f.name: f for f in schema.fields}
         fields: Info = {}
         for entry in _LAYOUTS[kind_name]:
-            if isinstance(entry, Shown):
+            if isinstance(entry, Shown) and entry.name not in by_name:
                 if entry.dialect in (None, self.dialect) and (self.embed or not entry.embedded):
                     fields[entry.name] = self._shown(entry)
                 continue
-            f = by_name.get(entry)
+            f = by_name.get(entry.name if isinstance(entry, Shown) else entry)
             if f is None or (schema.read_only and f.type is FieldType.LINK):
                 continue  # not in this dialect; upstream's read-only kinds have no parent field
             required = schema.required(f)
@@ -272,7 +275,7 @@ class Metadata:
         return {
             f.name: _field_info(f, required=f.required, read_only=False)
             for f in self.schemas[kind_name].fields
-            if f.type is not FieldType.LINK
+            if f.type is not FieldType.LINK and f.nested
         }
 
     def _shown(self, entry: Shown) -> Info:

@@ -9,9 +9,11 @@
   upstream's does).
 - `POST …/<uuid>/add_software_catalog/`, `PATCH …/update_software_catalog/`,
   `POST …/remove_software_catalog/`: whoever sees the offering (staff, its owner). The
-  link is found by `offering_catalog_uuid`; errors are `{"error": …}`. Like upstream,
-  `remove_software_catalog` removes the link wherever it belongs, and changing a link's
-  catalog to one its offering already links is an unhandled error (500).
+  link is found by `offering_catalog_uuid` among the offering's links (a link of another
+  offering is not found: 404); errors are `{"error": …}`; changing a link's catalog to one its
+  offering already links answers 400 `{"catalog": […]}`. With `--upstream-build 004c5322` (the
+  recorded build, see `builds.py`), `remove_software_catalog` removes the link wherever it
+  belongs, and that change of catalog is an unhandled error (500).
 - `GET /api/marketplace-software-catalogs/<uuid>/cpu_targets/`: public, unpaginated.
 
 Partitions are not supported: the sim's offerings have none, so a link's `partition` is always
@@ -28,6 +30,7 @@ from urllib.parse import parse_qs
 from waldur_sim import offering_render as render
 from waldur_sim import offering_store as sql
 from waldur_sim.auth import User, require_staff, require_user
+from waldur_sim.builds import ALREADY_LINKED, NEWEST, RECORDED
 from waldur_sim.faults import WRITE_METHODS
 from waldur_sim.filters import QueryError
 from waldur_sim.kinds import Route, View
@@ -88,8 +91,9 @@ def _no_lookup(_kind: str, _uuid: str) -> int | None:
 class OfferingViews:
     """The views of offerings, their links and a catalog's CPU targets."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, build: str = NEWEST) -> None:
         self.store = store
+        self.recorded_build = build == RECORDED
 
     def handle(self, request: Request, route: Route, base: str, user: User | None) -> Response:
         method = request.method
@@ -194,14 +198,17 @@ class OfferingViews:
                     raise HttpError(json_response(400, {"non_field_errors": [UNIQUE_LINK]}))
                 link_uuid = sql.insert_link(conn, self.store.stamp(), offering["id"], values)
                 return json_response(201, {"uuid": link_uuid})
-            if action == "remove_software_catalog":  # upstream: the link of any offering
-                sql.delete_link(conn, self._link(conn, data, None)["id"])
+            if action == "remove_software_catalog":  # the recorded build: of any offering
+                owner = None if self.recorded_build else offering["id"]
+                sql.delete_link(conn, self._link(conn, data, owner)["id"])
                 return Response(204, content_type=None)
             link = self._link(conn, data, offering["id"])
             values = _checked(self._update_values, conn, data)
             moved = values.get("catalog_id", link["catalog_id"])
             if moved != link["catalog_id"] and sql.link_exists(conn, offering["id"], moved):
-                raise HttpError(server_error())  # upstream: an unhandled IntegrityError
+                if self.recorded_build:
+                    raise HttpError(server_error())  # an unhandled IntegrityError
+                raise HttpError(json_response(400, {"catalog": [ALREADY_LINKED]}))
             sql.update_link(conn, self.store.stamp(), link["id"], values)
             updated = sql.get_link(conn, link["uuid"])
         assert updated is not None

@@ -35,6 +35,9 @@ LEGACY = "legacy"
 CURRENT = "current"
 DIALECTS = (LEGACY, CURRENT)
 
+#: A catalog's natural key (DRF's unique-together order).
+CATALOG_KEY = ("name", "version", "catalog_type")
+
 #: The target_type a CPU-architecture target has; the old filters only match these.
 CPU_ARCHITECTURE = "cpu_architecture"
 
@@ -107,6 +110,14 @@ _PACKAGE_FIELDS = (
         help_text="Whether this package is an extension of another package",
     ),
 )
+#: What upstream's loaders store on a package (read-only upstream): writable in the current
+#: profile whose versions are writable, where a client plays the loader.
+_LOADER_PACKAGE_FIELDS = (
+    Field("categories", FieldType.STRLIST, default=[]),
+    Field("licenses", FieldType.STRLIST, default=[]),
+    Field("maintainers", FieldType.STRLIST, default=[]),
+    Field("parent_softwares", FieldType.LINKS, default=[], link="package"),
+)
 _VERSION_FIELDS = (
     Field("package", _LINK, column="package_id", required=True, link="package"),
     Field("version", _CHAR, required=True, max_length=100),
@@ -119,6 +130,23 @@ _VERSION_FIELDS = (
         help_text="EESSI EasyBuild module version",
     ),
     Field("release_date", FieldType.DATE, allow_null=True, default=None),
+)
+_CURRENT_VERSION_FIELDS = (
+    *_VERSION_FIELDS,
+    Field(
+        "dependencies",
+        _JSON,
+        default=[],
+        help_text="Package dependencies (format varies by catalog type)",
+        nested=False,
+    ),
+    Field(
+        "metadata",
+        _JSON,
+        default={},
+        help_text="Version-specific metadata (toolchains, build info, modules, etc.)",
+        nested=False,
+    ),
 )
 _TARGET_PARENT = Field("version", _LINK, column="version_id", required=True, link="version")
 _LEGACY_TARGET_FIELDS = (
@@ -213,11 +241,18 @@ def schemas(dialect: str, read_only: frozenset[str] = frozenset()) -> dict[str, 
     else:
         key = ("version", "target_type", "target_name", "target_subtype")
         target = schema(TARGET, _CURRENT_TARGET_FIELDS, key)
-    catalog_fields = _CATALOG_FIELDS if dialect == LEGACY else _CURRENT_CATALOG_FIELDS
+    legacy = dialect == LEGACY
+    package_fields = _PACKAGE_FIELDS
+    if not legacy and VERSION.name not in read_only:
+        package_fields += _LOADER_PACKAGE_FIELDS
     table = (
-        schema(CATALOG, catalog_fields, ("name", "version", "catalog_type")),
-        schema(PACKAGE, _PACKAGE_FIELDS, ("catalog", "name")),
-        schema(VERSION, _VERSION_FIELDS, ("package", "version", "module_version")),
+        schema(CATALOG, _CATALOG_FIELDS if legacy else _CURRENT_CATALOG_FIELDS, CATALOG_KEY),
+        schema(PACKAGE, package_fields, ("catalog", "name")),
+        schema(
+            VERSION,
+            _VERSION_FIELDS if legacy else _CURRENT_VERSION_FIELDS,
+            ("package", "version", "module_version"),
+        ),
         target,
     )
     return {s.kind.name: s for s in table}

@@ -34,8 +34,10 @@ from waldur_sim.auth import (
     OTHER_PROVIDER,
     PROVIDER,
 )
+from waldur_sim.builds import BUILDS, NEWEST
 from waldur_sim.faults import FAULT_KINDS, METHODS, FaultConfig, Faults, Stats
 from waldur_sim.kinds import KINDS
+from waldur_sim.loaders import config as loaders
 from waldur_sim.offering_store import ensure_offering
 from waldur_sim.responses import Response, detail, django_page, server_error
 from waldur_sim.serializers import DIALECTS, LEGACY
@@ -250,13 +252,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     p.add_argument("--db", type=Path, help="SQLite file kept across restarts (default: private)")
-    p.add_argument("--dialect", choices=DIALECTS, default=LEGACY, help="target field names")
+    p.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default=LEGACY,
+        help="target field names, and the fields and filters of that era (default legacy)",
+    )
     p.add_argument(
         "--read-only-kinds",
         type=lambda t: _names(t, tuple(KINDS)),
         default=frozenset(),
         metavar="KINDS",
         help="kinds to serve like current upstream: POST 500, PUT/PATCH change nothing",
+    )
+    p.add_argument(
+        "--upstream-build",
+        choices=BUILDS,
+        default=NEWEST,
+        help=(
+            "imitate this upstream build where builds differ: newest (default), or 004c5322, "
+            "the build data/api_samples was recorded from (another offering's link is "
+            "removed; moving a link onto an already linked catalog answers 500)"
+        ),
     )
     p.add_argument(
         "--staff-token",
@@ -326,6 +343,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="METHODS",
         help="aim faults at these HTTP methods (e.g. POST,PATCH)",
     )
+    loaders.add_arguments(p)
     return p
 
 
@@ -336,6 +354,7 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         owner_token=args.owner_token or DEFAULT_OWNER_TOKEN,
         dialect=args.dialect,
         read_only=args.read_only_kinds,
+        build=args.upstream_build,
         embed=not args.no_embed,
         latency=args.latency_ms / 1000,
         latency_jitter=args.latency_jitter_ms / 1000,
@@ -351,7 +370,9 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         methods=args.fault_methods,
     )
     stats = Stats()
-    return App(store, settings, Faults(config, stats), stats)
+    app = App(store, settings, Faults(config, stats), stats)
+    app.catalog_actions = loaders.build_actions(args, store, app.metadata.fields("catalog"))
+    return app
 
 
 def create_offerings(store: Store, names: Sequence[str], other_names: Sequence[str]) -> None:
@@ -378,8 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"waldur-sim: {exc}", file=sys.stderr)
         return 1
+    app = build_app(args, store)
     try:
-        server = SimServer(args.host, args.port, build_app(args, store), verbose=args.verbose)
+        server = SimServer(args.host, args.port, app, verbose=args.verbose)
     except OSError as exc:
         store.close()
         print(f"waldur-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -395,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(LISTENING.format(url=server.url), flush=True)
     stop.wait()
     server.stopping.set()
+    if app.catalog_actions is not None:
+        app.catalog_actions.worker.stop()
     server.shutdown()
     server.server_close()
     store.close()

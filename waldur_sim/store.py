@@ -1,7 +1,6 @@
-"""SQLite storage of waldur-sim: the schema, connections, transactions and every SQL statement.
+"""SQLite storage of waldur-sim: connections, transactions and the SQL of the four kinds.
 
-- One table per kind, parents referenced by id with `ON DELETE CASCADE`, natural keys as UNIQUE
-  constraints (their leading parent column also serves every "children of" lookup and filter).
+- The tables are `schema.py`'s; a database of an older waldur-sim is upgraded when opened.
 - WAL journal: readers never block the writer; each request reads one consistent snapshot.
 - Writes are serialised by one lock and run in `BEGIN IMMEDIATE` transactions: a request's
   checks (hyperlinks, uniqueness) and its write are atomic, so concurrent creates of one key
@@ -15,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -29,87 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from waldur_sim.kinds import KINDS, KindInfo
-
-SCHEMA_VERSION = 3
-
-_COMMON = """
-    id INTEGER PRIMARY KEY,
-    uuid TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    modified TEXT NOT NULL,"""
-
-# Offerings (created at start by `--offering`) and their links to catalogs (schema version 3).
-_OFFERINGS = """
-CREATE TABLE offering (
-    id INTEGER PRIMARY KEY,
-    uuid TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    name TEXT NOT NULL,
-    slug TEXT NOT NULL UNIQUE,
-    customer_uuid TEXT NOT NULL,
-    customer_name TEXT NOT NULL,
-    UNIQUE (customer_uuid, name)
-);
-CREATE TABLE offering_catalog (
-    id INTEGER PRIMARY KEY,
-    uuid TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    modified TEXT NOT NULL,
-    offering_id INTEGER NOT NULL REFERENCES offering (id) ON DELETE CASCADE,
-    catalog_id INTEGER NOT NULL REFERENCES catalog (id) ON DELETE CASCADE,
-    enabled_cpu_family TEXT NOT NULL DEFAULT '[]',
-    enabled_cpu_microarchitectures TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (offering_id, catalog_id)
-);
-CREATE INDEX offering_catalog_catalog ON offering_catalog (catalog_id);
-"""
-
-_SCHEMA = f"""
-CREATE TABLE catalog ({_COMMON}
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    catalog_type TEXT NOT NULL,
-    source_url TEXT NOT NULL,
-    description TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    auto_update_enabled INTEGER NOT NULL,
-    update_errors TEXT NOT NULL DEFAULT '',
-    UNIQUE (name, version, catalog_type)
-);
-CREATE TABLE package ({_COMMON}
-    catalog_id INTEGER NOT NULL REFERENCES catalog (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    description TEXT NOT NULL,
-    homepage TEXT,
-    is_extension INTEGER NOT NULL,
-    UNIQUE (catalog_id, name)
-);
-CREATE TABLE version ({_COMMON}
-    package_id INTEGER NOT NULL REFERENCES package (id) ON DELETE CASCADE,
-    version TEXT NOT NULL,
-    module_version TEXT NOT NULL,
-    release_date TEXT,
-    UNIQUE (package_id, version, module_version)
-);
-CREATE TABLE target ({_COMMON}
-    version_id INTEGER NOT NULL REFERENCES version (id) ON DELETE CASCADE,
-    target_type TEXT NOT NULL,
-    target_name TEXT NOT NULL,
-    target_subtype TEXT NOT NULL,
-    location TEXT NOT NULL,
-    metadata TEXT NOT NULL DEFAULT '{{}}',
-    gpu_architectures TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (version_id, target_type, target_name, target_subtype)
-);
-{_OFFERINGS}
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
-
-#: Upgrades of an older database, by the schema version they start from.
-_MIGRATIONS = {
-    1: "ALTER TABLE catalog ADD COLUMN update_errors TEXT NOT NULL DEFAULT '';",
-    2: _OFFERINGS,
-}
+from waldur_sim.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 # What a response needs besides the row itself: parent names and counts.
 _SELECT = {
@@ -148,7 +68,15 @@ class ListQuery:
 
 
 #: Columns of the embedded trees of packages, in order.
-TREE_VERSION = ("id", "package_id", "uuid", "version", "module_version", "release_date")
+TREE_VERSION = (
+    "id",
+    "package_id",
+    "uuid",
+    "version",
+    "module_version",
+    "release_date",
+    "metadata",
+)
 TREE_TARGET = (
     "version_id",
     "uuid",
@@ -202,14 +130,14 @@ class Store:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        if version in _MIGRATIONS:  # a database of an older waldur-sim: upgrade it in place
-            steps = "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
+        if version in MIGRATIONS:  # a database of an older waldur-sim: upgrade it in place
+            steps = "".join(MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
             conn.executescript(f"BEGIN;{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
             return
         tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
         if version != 0 or tables[0]:
             raise sqlite3.DatabaseError(f"unknown schema (user_version {version})")
-        conn.executescript(f"BEGIN;{_SCHEMA}COMMIT;")
+        conn.executescript(f"BEGIN;{SCHEMA}COMMIT;")
 
     # -- connections and transactions -------------------------------------------------------
 
@@ -281,20 +209,28 @@ class Store:
     def insert(self, conn: sqlite3.Connection, kind: KindInfo, values: Mapping[str, Any]) -> str:
         """Insert a new object; return its uuid (hex)."""
         stamp = self.stamp()
-        row = {"uuid": uuid.uuid4().hex, "created": stamp, "modified": stamp, **values}
-        columns = ", ".join(row)
+        columns, parents = _split_parents(values)
+        row = {"uuid": uuid.uuid4().hex, "created": stamp, "modified": stamp, **columns}
+        names = ", ".join(row)
         marks = ", ".join("?" * len(row))
-        conn.execute(f"INSERT INTO {kind.table} ({columns}) VALUES ({marks})", tuple(row.values()))
+        cursor = conn.execute(
+            f"INSERT INTO {kind.table} ({names}) VALUES ({marks})", tuple(row.values())
+        )
+        if parents is not None and cursor.lastrowid is not None:
+            _set_parents(conn, cursor.lastrowid, parents)
         return str(row["uuid"])
 
     def update(
         self, conn: sqlite3.Connection, kind: KindInfo, row_id: int, values: Mapping[str, Any]
     ) -> None:
         """Set `values` and move `modified` (Django's auto_now moves it on every save)."""
-        row = {**values, "modified": self.stamp()}
+        columns, parents = _split_parents(values)
+        row = {**columns, "modified": self.stamp()}
         assignments = ", ".join(f"{column} = ?" for column in row)
         sql = f"UPDATE {kind.table} SET {assignments} WHERE id = ?"
         conn.execute(sql, (*row.values(), row_id))
+        if parents is not None:
+            _set_parents(conn, row_id, parents)
 
     def delete(self, conn: sqlite3.Connection, kind: KindInfo, row_id: int) -> None:
         conn.execute(f"DELETE FROM {kind.table} WHERE id = ?", (row_id,))
@@ -366,6 +302,48 @@ class Store:
         for version in versions:
             trees[version[1]].append((version, by_version.get(version[0], [])))
         return trees
+
+    def relatives(
+        self, conn: sqlite3.Connection, package_ids: Sequence[int]
+    ) -> dict[int, Relatives]:
+        """The parents and extensions of these packages, each as (uuid, name, its version
+        strings), by name: upstream's `parent_softwares` and `extensions`."""
+        if not package_ids:
+            return {}
+        marks = ", ".join("?" * len(package_ids))
+        sql = f"""SELECT pp.package_id, pp.parent_id, o.uuid, o.name,
+            (SELECT json_group_array(version) FROM (SELECT DISTINCT v.version FROM version v
+                WHERE v.package_id = o.id ORDER BY v.version)) AS versions
+            FROM package_parent pp JOIN package o ON o.id = {{other}}
+            WHERE {{own}} IN ({marks}) ORDER BY o.name, o.id"""
+        found: dict[int, Relatives] = {pid: ([], []) for pid in package_ids}
+        # (the package's own column, the relative's column, where the relative goes)
+        directions = (("package_id", "parent_id", 0), ("parent_id", "package_id", 1))
+        for own, other, slot in directions:
+            query = sql.format(own=f"pp.{own}", other=f"pp.{other}")
+            for row in conn.execute(query, package_ids):
+                found[row[own]][slot].append((row[2], row[3], json.loads(row[4])))
+        return found
+
+
+#: A package's parents and extensions: (uuid, name, version strings) each.
+Relatives = tuple[list[tuple[str, str, list[str]]], list[tuple[str, str, list[str]]]]
+
+#: The pseudo-column of a package's parents (ids), written to `package_parent`.
+PARENTS = "parent_softwares"
+
+
+def _split_parents(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[int] | None]:
+    columns = dict(values)
+    return columns, columns.pop(PARENTS, None)
+
+
+def _set_parents(conn: sqlite3.Connection, package_id: int, parents: Sequence[int]) -> None:
+    conn.execute("DELETE FROM package_parent WHERE package_id = ?", (package_id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO package_parent (package_id, parent_id) VALUES (?, ?)",
+        [(package_id, parent) for parent in parents],
+    )
 
 
 def _where(query: ListQuery) -> str:

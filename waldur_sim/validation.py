@@ -8,7 +8,8 @@ field classes as Waldur's model serializers build them:
   whitespace only is "blank", and the validators (length, NUL, surrogates) all report;
 - url: a char field with Django's `URLValidator` (http, https, ftp, ftps);
 - choice, bool, JSON, date (ISO 8601 as Django's `parse_date` reads it), list of strings;
-- link: a hyperlink resolved like `HyperlinkedRelatedField` (only the URL's path counts).
+- link: a hyperlink resolved like `HyperlinkedRelatedField` (only the URL's path counts);
+  links: a list of them, as DRF's `ManyRelatedField` reads it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class FieldType(Enum):
     JSON = "json"
     DATE = "date"
     LINK = "link"
+    LINKS = "links"  # a list of hyperlinks (a many-to-many relation)
     STRLIST = "strlist"
 
 
@@ -78,6 +80,7 @@ class Field:
     choices: tuple[tuple[str, str], ...] = ()
     link: str | None = None  # the kind a LINK field points to
     help_text: str = ""  # the model field's help text, published by OPTIONS
+    nested: bool = True  # also a field of the kind's nested serializer (embedded in a parent)
 
     def __post_init__(self) -> None:
         if not self.column:
@@ -258,6 +261,13 @@ def _link(field: Field, data: Any, lookup: LinkLookup) -> int:
     return row_id
 
 
+def _links(field: Field, data: Any, lookup: LinkLookup) -> list[int]:
+    """DRF's ManyRelatedField: a list, each item a hyperlink; the first bad item answers."""
+    if isinstance(data, str) or not isinstance(data, list):
+        raise FieldError([f'Expected a list of items but got type "{type(data).__name__}".'])
+    return [_link(field, item, lookup) for item in data]
+
+
 _CONVERTERS: dict[FieldType, Callable[[Field, Any, LinkLookup], Any]] = {
     FieldType.CHAR: _char,
     FieldType.URL: _url,
@@ -266,6 +276,7 @@ _CONVERTERS: dict[FieldType, Callable[[Field, Any, LinkLookup], Any]] = {
     FieldType.JSON: _json,
     FieldType.DATE: _date,
     FieldType.LINK: _link,
+    FieldType.LINKS: _links,
     FieldType.STRLIST: _strlist,
 }
 

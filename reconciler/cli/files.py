@@ -7,18 +7,19 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.core.errors import ExitCode, ReconcileError
+from reconciler.core.errors import ExitCode, InputError, ReconcileError
+from reconciler.core.model import DesiredState
 from reconciler.settings import Settings
 from reconciler.tools.writer import to_yaml, write_text
 
 
-def cmd_export(settings: Settings, out: TextIO) -> int:
+def cmd_export(settings: Settings, out: TextIO, full: bool = False) -> int:
     from reconciler.remote.client import WaldurClient
     from reconciler.tools import export
 
     selectors = export.parse_selectors(settings.catalog or None)
     with WaldurClient(settings.client_config()) as client:
-        text, observed = export.export_text(client, selectors, settings.api_dialect)
+        text, observed = export.export_text(client, selectors, settings.api_dialect, full)
     target = Path(settings.out) if settings.out else None
     write_text(text, target, out)
     for duplicate in observed.duplicates:
@@ -28,6 +29,19 @@ def cmd_export(settings: Settings, out: TextIO) -> int:
         sys.stderr.write(
             f"Exported {catalogs} catalog(s), {len(observed.records)} objects, to {target}.\n"
         )
+    return ExitCode.OK
+
+
+def cmd_discover(settings: Settings, out: TextIO) -> int:
+    from reconciler.remote.client import WaldurClient
+    from reconciler.tools import discover
+
+    with WaldurClient(settings.client_config()) as client:
+        offers = discover.discover(client)
+    render = {"json": discover.render_json, "markdown": discover.render_markdown}
+    out.write(render.get(settings.output, discover.render_text)(offers))
+    if settings.detailed_exitcode and discover.newer(offers):
+        return ExitCode.CHANGES  # a newer version to declare (the drift check's issue)
     return ExitCode.OK
 
 
@@ -43,10 +57,30 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return ExitCode.OK
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_validate(args: argparse.Namespace, out: TextIO, settings: Settings) -> int:
+    """Validate the files; with a project file, once with each environment's values (or the
+    one --env selects), since a value can make a file invalid."""
     from reconciler.desired.loader import load_desired
+    from reconciler.desired.project import find_project, load_project
 
-    desired = load_desired(args.files)  # always afresh: no cache (see desired.cache)
+    path = find_project(Path("."), settings.project)
+    if path is None:
+        return _validated(load_desired(args.files), out)
+    args.files = [f for f in args.files if f.name != path.name]  # pre-commit passes it too
+    project = load_project(path)
+    names = [settings.env] if settings.env else list(project.environments)
+    for name in names:
+        env = project.select(name)
+        try:
+            desired = load_desired(args.files or env.files, values=env.values)
+        except InputError as exc:
+            raise InputError(exc.problems, what=f"the values of the environment {name}") from None
+        out.write(f"{name}: ")
+        _validated(desired, out)
+    return ExitCode.OK
+
+
+def _validated(desired: DesiredState, out: TextIO) -> int:
     kinds: dict[str, int] = {}
     for key in desired.records:
         label = key.kind.label.replace("_", " ")

@@ -9,6 +9,7 @@
     reconcile import eessi PATH [--out FILE]                   EESSI's software list as a file
     reconcile options [--markdown]                             every setting
     reconcile report [-f FILE…] [--format html|markdown] [--out FILE]  the catalogs' coverage
+    reconcile discover [-o json]                               what Waldur's loaders offer
 
 `-o/--output` is always the output format, `--out FILE` always the file to write. Each
 subcommand's modules are imported only when it runs (`cli.run` for plan and apply, `cli.files`
@@ -29,12 +30,16 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
+from reconciler.core.redact import RedactingStream, register, register_url
 from reconciler.output import logs
+from reconciler.output.escape import terminal
 from reconciler.settings import (
     COMMON,
     DAEMON,
+    NOTIFY,
     OPTIONS,
     READ,
+    SOURCE,
     Settings,
     add_options,
     options_markdown,
@@ -52,10 +57,13 @@ COMMANDS = (
     "export",
     "import",
     "report",
+    "discover",
 )
 _TOKEN_FLAGS = ("--token", "--api-token")
 #: Commands that write files and take no output format: `-o` is not theirs.
 _FILE_WRITERS = ("export", "import", "report")
+#: Commands whose standard output is data (a desired-state file): URLs in it are kept whole.
+_DATA_OUTPUT = ("export", "import")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,13 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--file",
             dest="files",
             action="append",
-            required=name == "plan",
             type=Path,
             help=files_help,
         )
-        add_options(p, COMMON)
+        add_options(p, COMMON + SOURCE)
         if name == "plan":
             add_options(p, ("detailed_exitcode", "out"))
+            p.add_argument(
+                "--all-envs",
+                action="store_true",
+                help="plan every environment of the project file; one summary table",
+            )
         else:
             p.add_argument(
                 "saved_plan",
@@ -101,22 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
             add_options(p, ("progress",))
     text = "reconcile on a schedule, with health, readiness and metrics endpoints"
     p = sub.add_parser("daemon", help=text, description=text)
-    p.add_argument(
-        "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
-    )
-    add_options(p, COMMON + DAEMON)
+    p.add_argument("-f", "--file", dest="files", action="append", type=Path, help=files_help)
+    add_options(p, COMMON + DAEMON + SOURCE + NOTIFY)
     p = sub.add_parser("validate", help="check desired-state files offline (no server)")
-    p.add_argument(
-        "-f", "--file", dest="files", action="append", required=True, type=Path, help=files_help
-    )
+    p.add_argument("-f", "--file", dest="files", action="append", type=Path, help=files_help)
     p.add_argument(  # `reconcile validate -f FILE FILE…`: as pre-commit passes changed files
         "more_files", nargs="*", type=Path, metavar="FILE", help="more files, as -f FILE each"
     )
-    add_options(p, ("log_level", "log_format"))
-    sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
+    add_options(p, ("env", "project", "log_level", "log_format"))
+    p = sub.add_parser("schema", help="print the JSON Schema of the desired-state format")
+    p.add_argument(
+        "--project", action="store_true", help="the project file's (reconcile.yaml) instead"
+    )
     text = "write the live catalog(s) as a desired-state file"
     p = sub.add_parser("export", help=text, description=text)
     p.add_argument("--catalog", action="append", metavar="NAME[@VERSION]", help=_help("catalog"))
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="a catalog Waldur's loader fills: write its packages, versions and targets "
+        "too (default: the loader: form)",
+    )
     _out_option(p)
     add_options(p, READ)
     text = "convert a published software list into a desired-state file"
@@ -126,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     _out_option(p)
     add_options(p, ("eessi_repository", "log_level", "log_format"))
     _report_parser(sub, files_help)
+    text = "what the server's own catalog loaders (EESSI, Spack) offer: latest versions, updates"
+    p = sub.add_parser("discover", help=text, description=text)
+    add_options(p, (*READ, "output", "detailed_exitcode"))
     p = sub.add_parser("options", help="list every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     return parser
@@ -207,6 +227,7 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
 def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     from reconciler.daemon.loop import Daemon, Schedule
 
+    settings = settings.for_daemon()  # a run's deadline: the interval, unless given
     if settings.cron and args.interval is not None:
         raise ConfigError("give --interval or --cron, not both")
     schedule = Schedule(
@@ -216,8 +237,12 @@ def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
         schedule.trigger()
     except ValueError as exc:
         raise ConfigError(f"--cron {settings.cron!r}: {exc}") from None
+    if not settings.git_url:  # local files: a bad project file or --env fails at start
+        from reconciler.source.workspace import workspace
+
+        workspace(settings, args.files)
     daemon = Daemon(
-        settings, list(args.files), schedule, dry_run=settings.dry_run, grace=settings.grace
+        settings, list(args.files or ()), schedule, dry_run=settings.dry_run, grace=settings.grace
     )
     return daemon.serve(settings.listen, settings.allow_remote_sync)
 
@@ -226,20 +251,33 @@ def run(argv: Sequence[str], out: TextIO) -> int:
     args = build_parser().parse_args(normalise_argv(argv))
     if args.command == "schema":
         from reconciler.desired.loader import desired_json_schema
+        from reconciler.desired.project import project_json_schema
 
-        out.write(json.dumps(desired_json_schema(), indent=2) + "\n")
+        schema = project_json_schema() if args.project else desired_json_schema()
+        out.write(json.dumps(schema, indent=2) + "\n")
         return ExitCode.OK
     if args.command == "options":
         out.write(options_markdown() if args.markdown else options_text())
         return ExitCode.OK
     settings = resolve(args)
-    secret = settings.token.get_secret_value() if settings.token else None
+    for secret in settings.secrets():
+        register(secret)
+    register_url(settings.api_url)
+    out = RedactingStream(out, userinfo=args.command not in _DATA_OUTPUT)
     level = settings.log_level
     if args.command == "daemon" and "log_level" not in settings.given:
         level = "info"  # a daemon's run and change lines are its record of what it did
-    logs.configure(level, settings.log_format, secrets=[secret], now=args.command == "daemon")
+    logs.configure(level, settings.log_format, now=args.command == "daemon")
+    if settings.env:
+        from reconciler.core import log as core_log
+
+        core_log.bind(env=settings.env)
     if args.command == "daemon":
         return cmd_daemon(args, settings)
+    if args.command == "plan" and args.all_envs:
+        from reconciler.cli.envs import plan_all
+
+        return plan_all(args, settings, out)
     if args.command in ("plan", "apply"):
         from reconciler.cli.run import cmd_plan_or_apply
 
@@ -250,20 +288,32 @@ def run(argv: Sequence[str], out: TextIO) -> int:
         return cmd_report(args, settings, out)
     from reconciler.cli import files
 
+    if args.command == "discover":
+        return files.cmd_discover(settings, out)
     if args.command == "import":
         return files.cmd_import(args, settings, out)
     if args.command == "validate":
-        args.files += args.more_files
-        return files.cmd_validate(args, out)
-    return files.cmd_export(settings, out)
+        args.files = (args.files or []) + args.more_files
+        return files.cmd_validate(args, out, settings)
+    return files.cmd_export(settings, out, full=args.full)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`run`, with every secret in force masked in whatever reaches stderr (stdout: `run`)."""
     argv = sys.argv[1:] if argv is None else argv
+    stderr = sys.stderr
+    sys.stderr = RedactingStream(stderr)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: Sequence[str]) -> int:
     try:
         return int(run(argv, sys.stdout))
     except ReconcileError as exc:
-        message = logs.redact(str(exc))
+        message = terminal(logs.redact(str(exc)), newlines=True)
         sys.stderr.write(f"error: {message}\n")
         if os.environ.get("GITHUB_ACTIONS") == "true":  # annotations on the PR's lines
             from reconciler.output.ci import annotate
@@ -275,7 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: say so plainly, traceback only on request
         sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {logs.redact(str(exc))}\n"
+            f"internal error: {type(exc).__name__}: "
+            f"{terminal(logs.redact(str(exc)), newlines=True)}\n"
             "Please report it; set RECONCILE_LOG_LEVEL=debug to see where.\n"
         )
         if logs.LEVELS.get(_env_log_level(), 30) <= 10:

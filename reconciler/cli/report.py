@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.core import loaders
 from reconciler.core.errors import ExitCode
-from reconciler.core.model import DesiredState
+from reconciler.core.model import DesiredState, Expectations, Key, Kind, ObservedState
 from reconciler.core.urls import public_url
 from reconciler.settings import Settings
 
@@ -27,6 +29,47 @@ def report_format(args: argparse.Namespace, out: str) -> str:
     if args.format:
         return str(args.format)
     return "markdown" if out.lower().endswith((".md", ".markdown")) else "html"
+
+
+def whole_trees(scope: DesiredState) -> DesiredState:
+    """`scope` with its loader catalogs read whole (a report shows what the loader put there)."""
+    policies = {key: replace(policy, loader=None) for key, policy in scope.policies.items()}
+    return replace(scope, policies=policies)
+
+
+def loader_catalogs(desired: DesiredState) -> dict[Key, Expectations]:
+    return {
+        key: policy.loader.expect
+        for key, policy in desired.policies.items()
+        if policy.loader is not None and not policy.absent
+    }
+
+
+def expectation_notes(desired: DesiredState, observed: ObservedState) -> list[str]:
+    """Each unmet expectation of a loader catalog, from the tree read."""
+    notes = []
+    for key, expect in sorted(loader_catalogs(desired).items()):
+        contents: dict[str, set[str]] = {}
+        for have in observed.records:
+            if have.parts[:3] == key.parts and have.kind is Kind.PACKAGE:
+                contents.setdefault(have.parts[3], set())
+            elif have.parts[:3] == key.parts and have.kind is Kind.TARGET:
+                contents.setdefault(have.parts[3], set()).add(f"{have.parts[6]}/{have.parts[7]}")
+        found = {name: frozenset(archs) for name, archs in contents.items()}
+        for gap in loaders.gaps(expect, len(found), found):
+            notes.append(f"expectation unmet: {key}: {gap}")
+    return notes
+
+
+def loaders_as_declared(desired: DesiredState, observed: ObservedState) -> DesiredState:
+    """`desired` with what the loaders put in their catalogs taken as declared: the loader owns
+    it, so the report does not show it as a difference with the files."""
+    owned = {key.parts for key in loader_catalogs(desired)}
+    records = dict(desired.records)
+    for key, record in observed.records.items():
+        if key.kind.in_tree and key.kind is not Kind.CATALOG and key.parts[:3] in owned:
+            records.setdefault(key, record)
+    return replace(desired, records=records)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -46,9 +89,12 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         scope = desired or export.select_catalogs(
             client, export.parse_selectors(settings.catalog or None)
         )
-        observed = observe(client, scope, settings.api_dialect)
+        observed = observe(client, whole_trees(scope), settings.api_dialect)
         source = public_url(client.api_url)
     notes = []
+    if desired is not None:
+        notes += expectation_notes(desired, observed)
+        desired = loaders_as_declared(desired, observed)
     if not observed.complete:
         notes.append(
             "the server could not be read completely, so this report may miss objects: "

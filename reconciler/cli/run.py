@@ -6,11 +6,17 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.cli.context import (
+    open_workspace,
+    saved_context,
+    settings_for_saved,
+    with_context,
+)
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Plan
@@ -25,6 +31,7 @@ from reconciler.output.render import render_json, render_text, use_colour
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import CatalogPrefetch
 from reconciler.settings import Settings
+from reconciler.source.workspace import Workspace
 
 
 def emit(
@@ -34,6 +41,7 @@ def emit(
     result: ApplyResult | None,
     client: WaldurClient,
     github: GitHubStep | None = None,
+    ws: Workspace | None = None,
 ) -> None:
     if settings.output == "json":
         http = {
@@ -48,6 +56,8 @@ def emit(
         text = render_markdown(plan, result)
     else:
         text = render_text(plan, result, colour=use_colour(out))
+    if ws is not None:
+        text = with_context(text, settings.output, ws)
     out.write(text)
     out.flush()
     if github is not None:
@@ -56,7 +66,9 @@ def emit(
 
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM during an apply: finish the changes in flight, send no new ones."""
+    """SIGINT/SIGTERM: reads end at once (an observation stops within a fraction of a
+    second, nothing written); during an apply, the writes in flight finish and no new one is
+    sent. A second signal stops at once."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
@@ -64,7 +76,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         stop.set()
         sys.stderr.write(
-            f"{signal.Signals(signum).name}: stopping after the changes in flight "
+            f"{signal.Signals(signum).name}: stopping; writes in flight finish first "
             "(send it again to stop at once)\n"
         )
 
@@ -92,7 +104,9 @@ def _hooks(stop: threading.Event, progress: Reporter | None) -> Hooks:
     """The stop event, and the Applier callbacks that feed `progress` (if there is one)."""
     if progress is None:
         return Hooks(stop=stop)
-    return Hooks(stop=stop, on_start=progress.start, on_result=progress.result)
+    return Hooks(
+        stop=stop, on_start=progress.start, on_result=progress.result, on_load=progress.load
+    )
 
 
 def cmd_plan_or_apply(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -114,22 +128,28 @@ def _plan_or_apply(
     write = args.command == "apply"
     if write and args.saved_plan is not None and args.files:
         raise ConfigError("apply takes desired-state files (-f FILE) or a saved plan, not both")
-    if write and args.saved_plan is None and not args.files:
-        raise ConfigError("apply needs desired-state files (-f FILE) or a saved plan (PLAN)")
+    if write and args.saved_plan is None and not args.files and not settings.env:
+        raise ConfigError(
+            "apply needs desired-state files (-f FILE), an environment (--env NAME) or a saved "
+            "plan (PLAN)"
+        )
     if write and args.saved_plan is not None:
         return cmd_apply_saved(args.saved_plan, settings, out, github)
-    client, desired, early = _open(settings, args.files, write)
+    ws = open_workspace(settings, args.files)
+    settings = ws.settings
+    client, desired, early = _open(settings, ws, write)
     with client, stop_on_signals() as stop, progress_reporter(settings) as progress:
         hooks = _hooks(stop, progress)
         options = settings.run_options()
         outcome = reconcile_once(options, client, desired, write=write, hooks=hooks, catalogs=early)
-    emit(out, settings, outcome.plan, outcome.result, client, github)
+    emit(out, settings, outcome.plan, outcome.result, client, github, ws)
     if outcome.refusal is not None:
         raise outcome.refusal
     if not write and settings.out:
         from reconciler.tools.writer import write_text
 
-        document = savedplan.to_document(outcome.plan, desired, args.files, client.api_url)
+        document = savedplan.to_document(outcome.plan, desired, ws.files, client.api_url)
+        document.update(saved_context(ws))
         write_text(savedplan.dumps(document), Path(settings.out))
         sys.stderr.write(
             f"Saved the plan to {settings.out}; `reconcile apply {settings.out}` applies "
@@ -141,23 +161,23 @@ def _plan_or_apply(
 
 
 def _open(
-    settings: Settings, files: Sequence[Path], write: bool
+    settings: Settings, ws: Workspace, write: bool
 ) -> tuple[WaldurClient, DesiredState, CatalogPrefetch | None]:
     """The client and the desired state. A plan sends its first request (the catalog listing,
     which needs nothing from the files) before it loads them, so that the request's round trip
     overlaps their loading; an apply reads nothing before it holds the lock. Either way a
     problem in the files is reported before one in the client's settings."""
     if write:
-        desired = load(files)
+        desired = load(ws.files, ws.values)
         return WaldurClient(settings.client_config()), desired, None
     try:
         client = WaldurClient(settings.client_config())
     except ReconcileError:
-        load(files)
+        load(ws.files, ws.values)
         raise
     try:
         early = CatalogPrefetch(client)
-        return client, load(files), early
+        return client, load(ws.files, ws.values), early
     except BaseException:
         client.close()
         raise
@@ -167,6 +187,7 @@ def cmd_apply_saved(
     path: Path, settings: Settings, out: TextIO, github: GitHubStep | None = None
 ) -> int:
     saved = savedplan.read(path)
+    settings = settings_for_saved(saved, settings)
     with (
         WaldurClient(settings.client_config()) as client,
         stop_on_signals() as stop,

@@ -139,6 +139,9 @@ def mark(plan: Plan, capabilities: Capabilities) -> Plan:
     blocked: dict[Key, str] = {}  # creates that cannot happen → the kind label
     changes = []
     for change in plan.changes:
+        if change.action is Action.LOAD:  # the loader actions: `mark_loads`
+            changes.append(change)
+            continue
         reason = ""
         parent = change.key.parent
         if change.action is Action.CREATE and parent is not None and parent in blocked:
@@ -154,13 +157,31 @@ def mark(plan: Plan, capabilities: Capabilities) -> Plan:
     return replace(plan, changes=tuple(changes), capabilities="checked")
 
 
+def mark_loads(plan: Plan, reason: str) -> Plan:
+    """`plan` with its loads not applicable for `reason` (the server has no loader actions);
+    a loader catalog that does not exist yet is then not created either (nor linked): an
+    empty row nothing can fill would only be a doomed write."""
+    loads = {c.key for c in plan.changes if c.action is Action.LOAD and not c.running}
+    fresh = {c.key for c in plan.changes if c.action is Action.CREATE and c.key in loads}
+    changes = []
+    for change in plan.changes:
+        if change.action is Action.LOAD and change.key in loads:
+            why = f"{reason} (it would load: {change.reason})"
+            change = replace(change, applicable=False, reason=why)
+        elif change.action is Action.CREATE and change.key.catalog in fresh:
+            why = f"its catalog is created only to be loaded by Waldur, and {reason}"
+            change = replace(change, applicable=False, reason=why)
+        changes.append(change)
+    return replace(plan, changes=tuple(changes))
+
+
 def field_problems(plan: Plan, desired: DesiredState, capabilities: Capabilities) -> list[str]:
     """``FILE:LINE: kind KEY: field: …`` for each value the server's stated limits refuse,
     in the changes that will be sent."""
     problems = []
     for change in plan.changes:
         rules = capabilities.kinds.get(change.kind)
-        if rules is None or not change.applicable or change.action is Action.DELETE:
+        if rules is None or not change.applicable or change.action in (Action.DELETE, Action.LOAD):
             continue
         record = desired.records.get(change.key)
         where = f"{record.source}: " if record is not None and record.source else ""

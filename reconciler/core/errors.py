@@ -9,7 +9,8 @@ class ExitCode(IntEnum):
     OK = 0  # no changes, or everything applied
     ERROR = 1  # bad input, bad token, server unreachable, unexpected answer
     CHANGES = 2  # changes present (plan / dry run with --detailed-exitcode only)
-    PARTIAL = 3  # apply finished but some changes failed or were refused by the server
+    PARTIAL = 3  # apply finished but some changes failed or were refused by the server; a load
+    # still running past --load-timeout; a loader catalog's expectations unmet (plan too)
     REFUSED = 4  # refused by a safety guard; nothing written
 
 
@@ -83,3 +84,11 @@ class OutcomeUnknown(ApiError):
 
 class TransportError(ApiError):
     """The server could not be reached at all (nothing was sent)."""
+
+
+class Interrupted(ApiError):
+    """A signal (SIGTERM, SIGINT) stopped the run while it waited for the server."""
+
+
+class RunTimeout(ApiError):
+    """The run's deadline (``--run-timeout``) passed: no new request is sent."""

@@ -42,6 +42,19 @@ def _default_backend(name: str) -> Any:
 class _State:
     level: int = WARNING
     backend: Backend = staticmethod(_default_backend)  # type: ignore[assignment]
+    context: dict[str, Any] = {}  # noqa: RUF012 (fields of every event: `bind`)
+
+
+def bind(**fields: Any) -> None:
+    """Add `fields` to every event from now on (e.g. the environment)."""
+    _State.context = {**_State.context, **fields}
+
+
+def add_context(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: the `bind` fields in every event, from every thread."""
+    for key, value in _State.context.items():
+        event.setdefault(key, value)
+    return event
 
 
 def set_backend(level: int, backend: Backend) -> None:
@@ -64,6 +77,8 @@ class Logger:
 
     def _emit(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
         if level >= _State.level:
+            if _State.context:
+                fields = {**_State.context, **fields}
             getattr(_State.backend(self.name), method)(event, **fields)
 
     def debug(self, event: str, **fields: Any) -> None:

@@ -203,6 +203,45 @@ class Record:
         return self.key.kind
 
 
+#: The catalogs Waldur's own loaders fill: loader name → (catalog name, catalog type).
+#: Upstream's update_catalog loads only these two (name, type) pairs.
+LOADERS: dict[str, tuple[str, str]] = {
+    "eessi": ("EESSI", "binary_runtime"),
+    "spack": ("Spack", "source_package"),
+}
+
+
+def loader_for(key: Key) -> str | None:
+    """The loader that can fill the catalog of `key` (by its name and type), or None."""
+    pair = (key.parts[0], key.parts[2])
+    return next((name for name, owned in LOADERS.items() if owned == pair), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    """What a load must give, checked after every load: these packages present, each of them
+    built for every one of these architectures (``family/micro``), at least this many
+    packages."""
+
+    packages: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ()
+    min_packages: int = 0
+
+    @property
+    def need_contents(self) -> bool:
+        """Whether checking needs the packages themselves (not only the row's counts)."""
+        return bool(self.packages)
+
+
+@dataclass(frozen=True, slots=True)
+class LoaderPolicy:
+    """A catalog that one of Waldur's loaders fills (``loader:`` in the file)."""
+
+    loader: str  # a key of LOADERS
+    expect: Expectations = Expectations()
+    refresh: float | None = None  # seconds: reload when the last good load is older
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogPolicy:
     """What the desired state says about a declared catalog beyond its fields."""
@@ -212,6 +251,7 @@ class CatalogPolicy:
     allow_empty: bool = False
     ignore_fields: frozenset[str] = frozenset()
     offerings: bool = False  # the file lists the offerings that link it (links are managed)
+    loader: LoaderPolicy | None = None  # filled by Waldur's loader: its contents are not ours
 
 
 @dataclass(slots=True)
@@ -253,6 +293,12 @@ class ObservedState:
     loader_signs: dict[Key, str] = field(default_factory=dict)
     #: offering uuid → name, for the offerings the links name (for people to read)
     offering_names: dict[str, str] = field(default_factory=dict)
+    #: loader catalogs: their live rows' load fields (`core.loaders.LoadState`)
+    loads: dict[Key, Any] = field(default_factory=dict)
+    #: loader catalogs whose expectations need them: package name → its architectures
+    loader_contents: dict[Key, dict[str, frozenset[str]]] = field(default_factory=dict)
+    #: when the server was read (ISO 8601, UTC): the plan's clock for refresh ages
+    observed_at: str = ""
 
 
 def split_architecture(text: str) -> tuple[str, str]:

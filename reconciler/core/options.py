@@ -14,10 +14,10 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """How one setting is spelled and read."""
+    """How one setting is spelled and read (a secret has no flag: `ps` would show it)."""
 
     name: str
-    flag: str
+    flag: str | None
     env: str
     default: Any
     help: str
@@ -31,7 +31,7 @@ class Option:
 
 
 def option(
-    flag: str,
+    flag: str | None,
     env: str,
     default: Any,
     help: str,
@@ -39,10 +39,20 @@ def option(
     choices: tuple[str, ...] | None = None,
     short: str | None = None,
 ) -> Any:
-    """A `Settings` field that is also a flag and an environment variable."""
+    """A `Settings` field that is also a flag and an environment variable; with no flag, an
+    environment variable only, kept out of the settings' repr (a secret)."""
     spec = {"flag": flag, "env": env, "help": help, "parse": parse}
     spec.update(choices=choices, short=short)
-    return field(default=default, metadata={"option": spec})
+    return field(default=default, metadata={"option": spec}, repr=flag is not None)
+
+
+def host_names(text: str) -> tuple[str, ...]:
+    """`name,name:port,…` → the names, lower-cased (empty entries dropped)."""
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    for name in names:
+        if any(c.isspace() or c in "/@?#" for c in name):
+            raise ValueError(f"{name!r} is not a host name (HOST or HOST:PORT)")
+    return names
 
 
 # Parsers: text (a flag's or a variable's) → value, or ValueError saying what is expected.

@@ -11,6 +11,9 @@ read the same `Plan`.
   its children with it (they are counted in the change's `cascade`).
 - Order: creates and updates top-down (catalog, package, version, target), then deletes
   bottom-up; inside a level, by key.
+- A catalog that Waldur's loader fills (``loader:``) has no packages in the desired state and
+  none are read: its contents are never planned. It gets a ``load`` change when it is absent,
+  never loaded, failed, or older than its refresh (`plan_loads`, `core.loaders`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
+from reconciler.core import loaders
 from reconciler.core.model import (
     KEY_LENGTH,
     URL_FIELDS,
@@ -47,6 +51,7 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    LOAD = "load"  # let Waldur's loader fill a catalog (update_catalog), and wait for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,8 @@ class Change:
     cascade: int = 0  # objects the server deletes with this one (deletes only)
     parent_url: str | None = None  # creates: the live parent's url, when it exists already
     applicable: bool = True  # False: the server says it will not take it (never sent)
-    reason: str = ""  # why not applicable
+    reason: str = ""  # why not applicable; for a load: why it loads
+    running: bool = False  # a load already running on the server: wait for it, send nothing
 
     @property
     def kind(self) -> Kind:
@@ -90,6 +96,12 @@ class Plan:
     capabilities: str = ""
     #: offering uuid → name, for showing links
     offering_names: Mapping[str, str] = field(default_factory=dict)
+    #: per declared loader catalog: who fills it and what is there (one line), and its
+    #: load phase on the server ("absent", or a `loaders.LoadPhase` value)
+    loaders: Mapping[Key, str] = field(default_factory=dict)
+    load_phases: Mapping[Key, str] = field(default_factory=dict)
+    #: loaded loader catalogs → the expectations they miss (unmet: exit 3)
+    gaps: Mapping[Key, tuple[str, ...]] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
         """Changes of `action` that will be sent (not-applicable ones are counted apart)."""
@@ -100,7 +112,11 @@ class Plan:
         return sum(1 for c in self.changes if not c.applicable)
 
     def summary(self) -> dict[str, int]:
-        return {**{a.value: self.count(a) for a in Action}, "not_applicable": self.not_applicable}
+        """Counts by action; "load" only when the plan has loads."""
+        counts = {a.value: self.count(a) for a in Action}
+        if not any(c.action is Action.LOAD for c in self.changes):
+            del counts[Action.LOAD.value]
+        return {**counts, "not_applicable": self.not_applicable}
 
     @property
     def empty(self) -> bool:
@@ -212,8 +228,10 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
     ]
     ups.sort(key=lambda c: (c.kind, c.key.parts))
     deletes.sort(key=lambda c: (-c.kind, c.key.parts))
+    loads = plan_loads(desired, observed, notes)
     for key, sign in sorted(observed.loader_signs.items()):
-        notes.append(loader_warning(key, sign))
+        if policies[key.parts].loader is None:
+            notes.append(loader_warning(key, sign))
     notes.extend(link_warnings(desired, observed.offering_names))
     if observed.duplicates:
         notes.append(
@@ -221,7 +239,7 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
             + "; ".join(observed.duplicates[:5])
         )
     return Plan(
-        changes=tuple(ups + deletes),
+        changes=tuple(ups + loads + deletes),
         dialect=observed.dialect,
         dialect_reason=observed.dialect_reason,
         complete=observed.complete,
@@ -230,7 +248,47 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
         read_path=observed.read_path,
         live_counts=live_counts(observed),
         offering_names=observed.offering_names,
+        loaders={
+            key: loaders.header(key, policy.loader.loader, observed.loads.get(key))
+            for key, policy in sorted(desired.policies.items())
+            if policy.loader is not None and not policy.absent
+        },
+        load_phases={
+            key: state.phase.value if (state := observed.loads.get(key)) else "absent"
+            for key, policy in sorted(desired.policies.items())
+            if policy.loader is not None and not policy.absent
+        },
+        gaps={k: tuple(v) for k, v in loaders.expectation_gaps(desired, observed).items()},
     )
+
+
+def plan_loads(desired: DesiredState, observed: ObservedState, notes: list[str]) -> list[Change]:
+    """A load for each declared loader catalog that needs one (`loaders.load_reason`), and a
+    note for each load that may delete (a sync of a catalog that holds packages)."""
+    changes = []
+    for key, policy in sorted(desired.policies.items()):
+        if policy.loader is None or policy.absent:
+            continue
+        state = observed.loads.get(key)
+        reason = loaders.load_reason(state, policy.loader.refresh, observed.observed_at)
+        if not reason:
+            continue
+        running = state is not None and state.phase is loaders.LoadPhase.LOADING
+        changes.append(
+            Change(
+                Action.LOAD,
+                key,
+                before=state.row() if state else None,
+                after={"loader": policy.loader.loader, "version": key.parts[1]},
+                uuid=state.uuid if state else None,
+                url=state.url if state else None,
+                reason=reason,
+                running=running,
+            )
+        )
+        if state is not None and state.packages and not running:
+            notes.append(loaders.sync_note(key, state))
+    return changes
 
 
 def link_warnings(desired: DesiredState, names: Mapping[str, str]) -> list[str]:

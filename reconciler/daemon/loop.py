@@ -7,7 +7,11 @@
   desired state for reporting, makes the run a failure and causes no writes.
 - `--dry-run` turns it into a drift detector: plans and reports, never writes.
 - SIGTERM/SIGINT: no new run; a run in progress stops between changes within the grace period;
-  exit 0. SIGHUP: re-read the token file and run now.
+  exit 0. SIGHUP: re-read the token file and run now. The new token is registered with the
+  redactor before anything is logged, and goes into a new client for the *next* run: a run in
+  flight finishes with the client it started with (closed when it ends), so a reload never
+  breaks a run and the run's record counts every write it made. A token file that cannot be
+  read, or holds a token too short, is refused: the daemon keeps the token it has.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,11 +32,16 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from reconciler.core.errors import ExitCode, InputError, ReconcileError
+from reconciler.core.errors import ConfigError, ExitCode, InputError, ReconcileError
 from reconciler.core.model import DesiredState
+from reconciler.core.redact import check_token, register
+from reconciler.core.urls import public_url
 from reconciler.daemon.http import StatusServer
-from reconciler.daemon.metrics import DaemonMetrics
-from reconciler.daemon.status import StatusBook, drift_by_kind
+from reconciler.daemon.metrics import DaemonMetrics, label_all
+from reconciler.daemon.notify import LOAD_FAILED, Notifier, split_urls
+from reconciler.daemon.source import DaemonSource
+from reconciler.daemon.status import StatusBook, drift_by_kind, load_states
+from reconciler.daemon.syncguard import SyncGuard
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
 from reconciler.remote.client import WaldurClient
@@ -97,10 +106,21 @@ class Daemon:
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
-        self.client = WaldurClient(settings.client_config())
+        self.client = WaldurClient(settings.client_config())  # the next run's
+        self._running: WaldurClient | None = None  # the run in flight's
+        self._retired: WaldurClient | None = None  # replaced while in use: closed after it
         self.metrics = DaemonMetrics(lambda: self.client.stats)
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
+        self.notifier = Notifier(
+            split_urls(settings.notify),
+            self.metrics.registry,
+            environment=settings.env,
+            api_url=public_url(settings.api_url) if settings.api_url else "",
+            status_url=settings.status_url,
+            context=self._notify_context,
+        )
+        self.source = DaemonSource(settings, files, self.metrics.registry, self.notifier.condition)
         self.book = StatusBook(
             files,
             dry_run=dry_run,
@@ -111,6 +131,8 @@ class Daemon:
                 "jitter_s": schedule.jitter,
             },
         )
+        self.book.environment = settings.env
+        self.book.source = self.source.status
 
     # -- health -------------------------------------------------------------------------------
     def healthy(self) -> bool:
@@ -130,7 +152,7 @@ class Daemon:
         return True, "ok"
 
     def metrics_text(self) -> bytes:
-        return self.metrics.render()
+        return label_all(self.metrics.render(), "env", self.settings.env)
 
     def status(self) -> dict[str, Any]:
         """What `GET /status.json` and `GET /` show (see `daemon.status`)."""
@@ -156,6 +178,7 @@ class Daemon:
         with self._lock:
             self.state.running = True
             self.idle.clear()
+            client = self._running = self.client
         run_id = uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.monotonic()
@@ -164,7 +187,7 @@ class Daemon:
         self.book.run_started(run_id, self.dry_run)
         try:
             log.info("run start", dry_run=self.dry_run, files=[str(f) for f in self.files])
-            outcome = self._reconcile()
+            outcome = self._reconcile(client)
             result = self._record(outcome)
         except ReconcileError as exc:
             self._fail(exc)
@@ -189,15 +212,22 @@ class Daemon:
                 failures_in_a_row=self.state.failures,
             )
             structlog.contextvars.unbind_contextvars("run_id")
+            self._notify_run(result, outcome)
             with self._lock:
                 self.state.running = False
+                self._running, retired, self._retired = None, self._retired, None
                 self.idle.set()
+            if retired is not None:
+                retired.close()
             self._schedule_backoff()
 
-    def _reconcile(self) -> Outcome:
+    def _reconcile(self, client: WaldurClient) -> Outcome:
         self.state.last_observation_ok = False
+        ws = self.source.prepare(self.settings)
+        self._use(ws.settings)
+        self.book.arguments = [str(f) for f in ws.files]
         try:
-            self.desired = load(self.files)
+            self.desired = load(ws.files, ws.values)
             self.book.desired_loaded(self.desired)
         except InputError as exc:
             self.book.desired_invalid(str(exc))
@@ -205,14 +235,36 @@ class Daemon:
                 log.warning("desired state invalid; keeping the last good one, no writes")
             raise
         outcome = reconcile_once(
-            self.settings.run_options(),
-            self.client,
+            replace(self.settings.run_options(), load_timeout=0),  # loads: checked next run
+            client,
             self.desired,
             write=not self.dry_run,
             hooks=Hooks(stop=self.stop, on_result=self._on_change),
         )
         self.state.last_observation_ok = outcome.plan.complete
         return outcome
+
+    def _use(self, settings: Settings) -> None:
+        """The client of this run's server (a new one when the environment's changed)."""
+        config = settings.client_config()
+        self.book.api_url = self.notifier.api_url = public_url(settings.api_url)
+        if config != self.client.config:
+            old, self.client = self.client, WaldurClient(config)
+            old.close()
+
+    def _notify_context(self) -> dict[str, str]:
+        checkout = self.source.checkout
+        if checkout is None:
+            return {}
+        commit = checkout.commit
+        return {"Commit": f"{commit.sha[:12]} {commit.subject!r} ({commit.author})"}
+
+    def _notify_run(self, result: str, outcome: Outcome | None) -> None:
+        try:
+            summary = outcome.plan.summary() if outcome is not None else None
+            self.notifier.after_run(result, summary, self.state.last_error)
+        except Exception as exc:  # a notifier is never fatal
+            log.error("notification failed", error=str(exc))
 
     def _on_change(self, result: Any) -> None:
         change = result.change
@@ -224,20 +276,42 @@ class Daemon:
         plan = outcome.plan
         for label, count in drift_by_kind(plan.changes).items():
             self.metrics.drift.labels(label).set(count)
+        for item in load_states(plan, outcome.result):
+            self.metrics.loading.labels(item["catalog"]).set(item["state"] == "loading")
+            if item["state"] not in ("loading", "load"):  # settled: failed, or not (any more)
+                failing = item["state"] == "failed"
+                self.notifier.condition(
+                    f"{LOAD_FAILED}: {item['catalog']}", failing, item["detail"]
+                )
         log.info("plan", **plan.summary(), dialect=plan.dialect, complete=plan.complete)
         if outcome.refusal is not None:
             self._fail(outcome.refusal)
             return "refused"
         result = outcome.result
+        settled = (Status.DONE, Status.NOT_APPLICABLE, Status.LOADING)
         only_not_applicable = result is not None and all(
-            r.status in (Status.DONE, Status.NOT_APPLICABLE) for r in result.results
+            r.status in settled for r in result.results
         )
+        loading = (
+            [str(r.change.key) for r in result.results if r.status is Status.LOADING]
+            if (result is not None)
+            else []
+        )
+        if only_not_applicable and loading and not plan.not_applicable and not plan.gaps:
+            # Waldur's loader is at work: not an error; the next runs check it
+            log.info("catalog load running", catalogs=loading)
+            self._succeed()
+            return "success"
         if outcome.exit_code != ExitCode.OK and only_not_applicable and not result.interrupted:
             # A steady state, not an error: the server will never take these changes, and
             # saying so every interval must not page anyone (reconcile_drift_objects shows it).
             self._succeed()
             log.warning("changes not applicable on this server", count=plan.not_applicable)
             return "not_applicable"
+        if outcome.exit_code != ExitCode.OK and outcome.result is None and plan.gaps:
+            gaps = [f"{key}: {gap}" for key, found in sorted(plan.gaps.items()) for gap in found]
+            self._fail(RuntimeError("expectations unmet: " + "; ".join(gaps)))
+            return "failure"
         if outcome.exit_code != ExitCode.OK:
             summary = outcome.result.summary() if outcome.result else {}
             self._fail(RuntimeError(f"some changes were not applied: {summary}"))
@@ -276,20 +350,50 @@ class Daemon:
             self.stop.set()
 
         def reload(_signum: int, _frame: object) -> None:
-            log.info("SIGHUP: re-reading the token file and running now")
-            token = read_token(self.settings.token_file, os.environ)
-            self.settings = self.settings.with_token(token)
-            old, self.client = self.client, WaldurClient(self.settings.client_config())
-            old.close()
-            self.request_sync()
+            self.reload()
 
         signal.signal(signal.SIGTERM, terminate)
         signal.signal(signal.SIGINT, terminate)
         signal.signal(signal.SIGHUP, reload)
 
+    def reload(self) -> None:
+        """SIGHUP: re-read the token, swap the client for the next run, and run now."""
+        try:
+            token = read_token(self.settings.token_file, os.environ)
+            settings = self.settings.with_token(token)
+            config = settings.client_config()  # refuses a token too short to mask
+            if token is not None:
+                register(token.get_secret_value())  # masked before anything can show it
+            client = WaldurClient(config)
+        except ConfigError as exc:
+            log.error("SIGHUP: keeping the current token", error=str(exc))
+            return
+        log.info("SIGHUP: re-read the token file; the next run uses it")
+        client.stats = self.client.stats  # the request counters go on
+        with self._lock:
+            self.settings = settings
+            old, self.client = self.client, client
+            if old is self._running:
+                self._retired = old  # the run in flight keeps it; closed when it ends
+                old = None
+        if old is not None:
+            old.close()
+        self.request_sync()
+
+    def guard(self, listen_host: str) -> SyncGuard:
+        """The checks on POST /sync; a sync token too short to be masked is refused."""
+        token = self.settings.sync_token
+        if token:
+            try:
+                check_token(token, "RECONCILE_SYNC_TOKEN")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        return SyncGuard(listen_host, self.settings.allowed_hosts, token)
+
     def serve(self, listen: tuple[str, int] | None, allow_remote_sync: bool = False) -> int:
+        guard = self.guard(listen[0]) if listen else None
         self._signals()
-        server = StatusServer(self, listen, allow_remote_sync) if listen else None
+        server = StatusServer(self, listen, allow_remote_sync, guard) if listen else None
         if server:
             server.start()
             log.info("listening", url=server.url)
@@ -310,6 +414,7 @@ class Daemon:
         if server:
             server.stop()
         self.client.close()
+        self.notifier.close()
         if not stopped:
             log.error(
                 "a run was still going after the grace period; exiting anyway", grace_s=self.grace

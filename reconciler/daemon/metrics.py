@@ -81,7 +81,32 @@ class DaemonMetrics:
         )
         for kind in Kind:
             self.drift.labels(kind.label).set(0)
+        self.loading = Gauge(
+            "reconcile_catalog_loading",
+            "1 while Waldur's loader is loading the catalog (checked on the next runs)",
+            ["catalog"],
+            registry=r,
+        )
         r.register(_HttpCollector(stats))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def label_all(text: bytes, name: str, value: str) -> bytes:
+    """Every sample of `text` (the exposition format) with the label `name="value"` (the
+    daemon's environment); `text` as it is when `value` is empty."""
+    if not value:
+        return text
+    label = f'{name}="{value}"'.encode()
+    lines = []
+    for line in text.split(b"\n"):
+        if line and not line.startswith(b"#"):
+            head, brace, rest = line.partition(b"{")
+            if brace:
+                line = head + b"{" + label + (b"," if not rest.startswith(b"}") else b"") + rest
+            else:
+                metric, space, number = line.partition(b" ")
+                line = metric + b"{" + label + b"}" + space + number
+        lines.append(line)
+    return b"\n".join(lines)

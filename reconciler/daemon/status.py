@@ -13,7 +13,7 @@ import hashlib
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,9 @@ class StatusBook:
         self.files_error = ""
         self.plan: dict[str, Any] | None = None
         self.drift: dict[str, Any] | None = None
+        self.environment = ""  # the project file's environment, if one was selected
+        self.source: Callable[[], dict[str, Any] | None] = lambda: None  # the Git source
+        self.loads: list[dict[str, Any]] = []  # the loader catalogs, as the last run left them
 
     # -- written by the loop --------------------------------------------------------------------
     def run_started(self, run_id: str, dry_run: bool) -> None:
@@ -167,9 +170,12 @@ class StatusBook:
             run.result = result
             if result in ("success", "not_applicable"):
                 run.error = ""
-            run.done = {a.value: done[a.value] for a in Action}
+            run.done = {a.value: done[a.value] for a in Action if a is not Action.LOAD}
+            if done[Action.LOAD.value]:
+                run.done[Action.LOAD.value] = done[Action.LOAD.value]
             run.not_done = dict(not_done)
             if plan is not None:
+                self.loads = load_states(plan, apply)
                 run.planned = plan.summary()
                 self.plan = self._plan(run, plan, statuses)
                 self.drift = self._drift(run, plan, apply)
@@ -225,6 +231,7 @@ class StatusBook:
         running: bool,
         next_run: datetime | None,
     ) -> dict[str, Any]:
+        source = self.source()
         with self._lock:
             runs = [run.json() for run in reversed(self.runs)]
             return {
@@ -233,6 +240,8 @@ class StatusBook:
                 "started_at": iso(self.started),
                 "mode": "dry-run" if self.dry_run else "apply",
                 "api_url": self.api_url,
+                "environment": self.environment or None,
+                "source": source,
                 "schedule": dict(self.schedule),
                 "next_run_at": iso(next_run),
                 "running": running,
@@ -246,9 +255,32 @@ class StatusBook:
                 },
                 "drift": None if self.drift is None else _copy(self.drift),
                 "last_plan": None if self.plan is None else _copy(self.plan),
+                "loads": [dict(item) for item in self.loads],
                 "runs": runs,
                 "links": dict(LINKS),
             }
+
+
+def load_states(plan: Plan, apply: ApplyResult | None) -> list[dict[str, Any]]:
+    """Each loader catalog as the run left it: ``state`` is ok, loading (a load runs on the
+    server: the next runs check it), failed, unmet (expectations), never loaded, absent, or
+    load (planned, not applied: a dry run)."""
+    results = {id(r.change): r for r in apply.results} if apply is not None else {}
+    loads = {c.key: c for c in plan.changes if c.action is Action.LOAD}
+    found = []
+    for key, line in sorted(plan.loaders.items()):
+        state = plan.load_phases.get(key, "")
+        change = loads.get(key)
+        result = results.get(id(change)) if change is not None else None
+        if result is not None:
+            state = {"done": "ok", "unmet": "unmet"}.get(result.status.value, result.status.value)
+        elif change is not None:
+            state = "loading" if change.running else "load"
+        if key in plan.gaps:
+            state = "unmet"
+        detail = result.message if result is not None and result.message else line
+        found.append({"catalog": str(key), "state": state, "detail": redact(detail)})
+    return found
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.daemon.sourcepage import source_section
 from reconciler.output.page import DASH, document, esc
 
 REFRESH = 30
@@ -104,8 +105,10 @@ def _schedule(schedule: Mapping[str, Any]) -> str:
 def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     body = [*_header(status, now)]
+    body += source_section(status.get("source"), now, _when)
     body += _runs(status.get("runs") or [], now)
     body += _drift(status.get("drift"), now)
+    body += _loads(status.get("loads") or [])
     body += _plan(status.get("last_plan"), status["mode"], now)
     body += _files(status["desired"], now)
     body.append(
@@ -114,6 +117,20 @@ def render_status(status: Mapping[str, Any], now: datetime | None = None) -> str
         "waldur-catalog-reconciler.</footer>"
     )
     return document(TITLE, "\n".join(body), css=CSS, refresh=REFRESH)
+
+
+def _loads(loads: list[Mapping[str, Any]]) -> Iterator[str]:
+    """The catalogs Waldur's loaders fill: loading (checked on the next runs), ok, failed…"""
+    if not loads:
+        return
+    yield '<section aria-labelledby="loads"><h2 id="loads">Catalog loads</h2>'
+    yield "<table><thead><tr><th>catalog</th><th>state</th><th>detail</th></tr></thead><tbody>"
+    for item in loads:
+        yield (
+            f"<tr><td>{esc(str(item['catalog']))}</td><td>{esc(str(item['state']))}</td>"
+            f"<td>{esc(str(item['detail']))}</td></tr>"
+        )
+    yield "</tbody></table></section>"
 
 
 def _header(status: Mapping[str, Any], now: datetime) -> Iterator[str]:
@@ -137,6 +154,8 @@ def _header(status: Mapping[str, Any], now: datetime) -> Iterator[str]:
         else "none yet"
     )
     yield '<dl class="facts">'
+    if status.get("environment"):
+        yield f"<dt>environment</dt><dd><strong>{esc(status['environment'])}</strong></dd>"
     yield f"<dt>server</dt><dd><code>{esc(status['api_url'] or DASH)}</code></dd>"
     yield f"<dt>mode</dt><dd>{esc(mode)}</dd>"
     yield f"<dt>schedule</dt><dd>{_schedule(status['schedule'])}</dd>"

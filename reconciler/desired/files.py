@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SUFFIXES = (".yaml", ".yml")
+#: Never read as a catalog from a directory: the project file (`desired.project`).
+NOT_CATALOGS = ("reconcile.yaml",)
 
 
 def expand(paths: Sequence[Path], problems: list[str]) -> list[Path]:
@@ -19,7 +21,10 @@ def expand(paths: Sequence[Path], problems: list[str]) -> list[Path]:
             found = sorted(
                 p
                 for p in path.iterdir()
-                if p.suffix in SUFFIXES and not p.name.startswith(".") and not p.is_dir()
+                if p.suffix in SUFFIXES
+                and not p.name.startswith(".")
+                and p.name not in NOT_CATALOGS
+                and not p.is_dir()
             )
             if not found:
                 problems.append(f"{path}: directory has no *.yaml or *.yml file")

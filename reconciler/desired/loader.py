@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from reconciler.core.errors import InputError
 from reconciler.core.model import (
+    LOADERS,
     VALUE_FIELDS,
     CatalogPolicy,
     DesiredState,
@@ -50,7 +51,9 @@ from reconciler.core.model import (
     split_architecture,
 )
 from reconciler.desired.files import expand
+from reconciler.desired.loadersrc import loader_policy
 from reconciler.desired.messages import explain
+from reconciler.desired.project import PROJECT_FILE, substitute
 from reconciler.desired.schema import (
     CatalogSpec,
     FileShape,
@@ -73,10 +76,12 @@ _PACKAGE_IGNORABLE = frozenset(
 )
 
 
-def load_desired(paths: Sequence[Path], *, max_bytes: int = MAX_BYTES) -> DesiredState:
+def load_desired(
+    paths: Sequence[Path], *, max_bytes: int = MAX_BYTES, values: dict[str, str] | None = None
+) -> DesiredState:
     """Read every file (a directory stands for its ``*.yaml``/``*.yml`` files, in name order,
     not recursive), merge them, and return the desired state; or raise `InputError` with
-    every problem found."""
+    every problem found. `values` are the selected environment's (`project.substitute`)."""
     problems: list[str] = []
     files = expand(paths, problems)
     builder = _Builder(problems)
@@ -87,6 +92,7 @@ def load_desired(paths: Sequence[Path], *, max_bytes: int = MAX_BYTES) -> Desire
             problems.extend(exc.problems)
             continue
         problems.extend(doc.problems)
+        _substitute(doc, values, problems)
         builder.add_file(doc)
     if problems:
         extra = len(problems) - MAX_PROBLEMS
@@ -95,6 +101,22 @@ def load_desired(paths: Sequence[Path], *, max_bytes: int = MAX_BYTES) -> Desire
     state = builder.state
     state.sources = tuple(str(path) for path in files)
     return state
+
+
+def _substitute(doc: Document, values: dict[str, str] | None, problems: list[str]) -> None:
+    """``{{ values.NAME }}`` placeholders replaced by the environment's values."""
+    unknown: list[tuple[FieldPath, str]] = []
+    doc.data = substitute(doc.data, values or {}, unknown)
+    for path, name in unknown:
+        if values is None:
+            message = (
+                f"{{{{ values.{name} }}}} needs an environment: select one with --env NAME "
+                f"(or RECONCILE_ENV) from the project file {PROJECT_FILE}"
+            )
+        else:
+            known = ", ".join(sorted(values)) or "none"
+            message = f"no value {name!r} in the environment (its values: {known})"
+        problems.append(doc.problem(path, message))
 
 
 def _fields(spec: Spec, kind: Kind, ignore: frozenset[str]) -> dict[str, Any]:
@@ -154,7 +176,11 @@ class _Builder:
         return True
 
     def _catalog(self, doc: Document, path: FieldPath, spec: CatalogSpec) -> None:
-        key = catalog_key(spec.name, spec.version, spec.catalog_type)
+        loader = loader_policy(doc, path, spec, self.problems)
+        catalog_type = spec.catalog_type
+        if spec.loader is not None and "catalog_type" not in spec.model_fields_set:
+            catalog_type = LOADERS[spec.loader][1]
+        key = catalog_key(spec.name, spec.version, catalog_type)
         ignore = frozenset(spec.ignore_fields)
         absent = spec.state == "absent"
         fields = {} if absent else _fields(spec, Kind.CATALOG, ignore)
@@ -166,6 +192,7 @@ class _Builder:
             allow_empty=spec.allow_empty,
             ignore_fields=ignore,
             offerings=spec.offerings is not None,
+            loader=loader,
         )
         if absent:
             for name in ("packages", "offerings"):

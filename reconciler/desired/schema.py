@@ -37,9 +37,11 @@ from reconciler.core.fieldrules import URL_FIELD_LENGTH, bad_character, url_prob
 from reconciler.core.model import (
     CATALOG_TYPES,
     DEFAULT_CATALOG_TYPE,
+    LOADERS,
     VALUE_FIELDS,
     split_architecture,
 )
+from reconciler.core.options import duration
 
 #: Placeholders a path template may use.
 TEMPLATE_FIELDS = (
@@ -331,6 +333,29 @@ class OfferingLinkSpec(Spec):
     )
 
 
+def _check_duration(text: str) -> str:
+    duration(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+DURATION_PATTERN = "^[0-9]+(\\.[0-9]+)?[smhd]?$"
+
+
+class ExpectSpec(Spec):
+    """What every load must give (checked after each load; unmet: exit 3)."""
+
+    model_config = ConfigDict(title="Load expectations")
+    packages: list[_line(1, 200)] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="Packages that must be present, e.g. [GROMACS]"
+    )
+    architectures: list[Architecture] = Field(
+        default_factory=list,
+        description="Architectures every listed package must have, e.g. [x86_64/amd/zen3]",
+    )
+    min_packages: int = Field(default=0, ge=0, description="At least this many packages")
+
+
 class CatalogSpec(Spec):
     """A software catalog, identified by (name, version, catalog_type)."""
 
@@ -364,6 +389,15 @@ class CatalogSpec(Spec):
         "managed"
     )
     packages: list[PackageSpec] = Field(default_factory=list, description="The packages")
+    loader: Literal[tuple(LOADERS)] = _optional(  # type: ignore[valid-type]
+        "Waldur's own loader fills this catalog (name EESSI or Spack; no packages then)"
+    )
+    expect: ExpectSpec = _optional("Loader catalogs: what every load must give")
+    refresh: Duration = _optional(
+        "Loader catalogs: load again when the last good load is older (e.g. 7d); "
+        "left out: load once",
+        pattern=DURATION_PATTERN,
+    )
 
 
 class DesiredFile(Spec):
@@ -386,6 +420,7 @@ CHILD_MODELS: dict[type[Spec], dict[str, type[Spec]]] = {
         "packages": PackageSpec,
         "target_defaults": TargetDefaults,
         "offerings": OfferingLinkSpec,
+        "expect": ExpectSpec,
     },
     PackageSpec: {"versions": VersionSpec},
     VersionSpec: {"targets": TargetSpec},

@@ -28,9 +28,10 @@ from reconciler.core.log import get_logger
 from reconciler.core.model import PARENT_FIELD, Key, Kind
 from reconciler.core.plan import Action, Change, Plan, same
 from reconciler.core.urls import uuid_of
+from reconciler.engine.loads import LoadOptions, run_load
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.lookup import find
-from reconciler.remote.offerings import LINK_FIELDS, action_url, offerings_url
+from reconciler.remote.offerings import LINK_FIELDS, action_url, offering_url
 
 log = get_logger("reconciler.apply")
 
@@ -45,6 +46,8 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     NOT_ATTEMPTED = "not_attempted"
     NOT_APPLICABLE = "not_applicable"  # the server said it will not take it: never sent
+    LOADING = "loading"  # a load still running when the wait ended: the next run checks it
+    UNMET = "unmet"  # loaded, but the file's expectations are not met
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class ChangeResult:
     change: Change
     status: Status
     message: str = ""
+    gaps: tuple[str, ...] = ()  # a load's unmet expectations
 
 
 @dataclass
@@ -64,15 +68,23 @@ class ApplyResult:
         return sum(1 for r in self.results if r.status is status)
 
     def summary(self) -> dict[str, int]:
-        return {s.value: self.count(s) for s in Status}
+        """Counts by status; a load's own statuses (loading, unmet) only when they occur."""
+        counts = {s.value: self.count(s) for s in Status}
+        for status in (Status.LOADING, Status.UNMET):
+            if not counts[status.value]:
+                del counts[status.value]
+        return counts
 
     @property
     def exit_code(self) -> ExitCode:
+        if any(r.status is Status.FAILED and r.change.action is Action.LOAD for r in self.results):
+            return ExitCode.ERROR  # the server's loader failed: its text is in the message
         ok = all(r.status is Status.DONE for r in self.results) and not self.interrupted
         return ExitCode.OK if ok else ExitCode.PARTIAL
 
 
 INTERRUPTED = "interrupted before it was sent"
+OUT_OF_TIME = "not sent: the run's deadline (--run-timeout) passed"
 
 
 class Refused(Exception):
@@ -104,8 +116,10 @@ class Applier:
         concurrency: int = 8,
         stop: threading.Event | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
+        loads: LoadOptions | None = None,
     ) -> None:
         self.client = client
+        self.loads = loads or LoadOptions()
         self.plan = plan
         self.concurrency = max(concurrency, 1)
         self.stop = stop or threading.Event()
@@ -129,7 +143,7 @@ class Applier:
                 self._level(pool, [x for x in downs if x[1].kind is kind], results)
         refused = {g.label: g.reason for g in self._groups.values() if g.refusals}
         ordered = [results[i] for i, _ in indexed]
-        interrupted = any(r.message == INTERRUPTED for r in ordered)
+        interrupted = any(r.message in (INTERRUPTED, OUT_OF_TIME) for r in ordered)
         return ApplyResult(ordered, interrupted=interrupted, refused=refused)
 
     def _level(
@@ -160,11 +174,12 @@ class Applier:
     def _group(self, change: Change) -> _Group:
         """Creates and updates of a kind share one group (a server that refuses one refuses
         the other: both write the same read-only fields); deletes have their own."""
-        deleting = change.action is Action.DELETE
-        key = (change.kind, Action.DELETE if deleting else Action.CREATE)
+        action = change.action if change.action is not Action.UPDATE else Action.CREATE
+        key = (change.kind, action)
         with self._lock:
             if key not in self._groups:
-                label = f"{'delete' if deleting else 'write'} {change.kind.label}"
+                verb = {Action.DELETE: "delete", Action.LOAD: "load"}.get(action, "write")
+                label = f"{verb} {change.kind.label}"
                 self._groups[key] = _Group(label)
             return self._groups[key]
 
@@ -192,11 +207,15 @@ class Applier:
             return ChangeResult(change, Status.NOT_APPLICABLE, change.reason)
         if self.stop.is_set():
             return ChangeResult(change, Status.NOT_ATTEMPTED, INTERRUPTED)
+        if self.client.out_of_time():
+            return ChangeResult(change, Status.NOT_ATTEMPTED, OUT_OF_TIME)
         if group.disabled:
             return ChangeResult(change, Status.NOT_ATTEMPTED, group.reason)
         parent = change.key.parent
         if change.action is Action.CREATE and parent is not None and parent in self._failed:
             return ChangeResult(change, Status.SKIPPED, f"its {parent.kind.label} was not created")
+        if change.action is Action.LOAD:
+            return self._load(change)
         try:
             message = self._send(change, give_up=lambda: group.refusals > 0)
         except Refused as exc:
@@ -223,6 +242,16 @@ class Applier:
         except ApiError as exc:
             raise self._refusal(change, exc) from None
         return ""
+
+    def _load(self, change: Change) -> ChangeResult:
+        if change.key in self._failed:
+            return ChangeResult(change, Status.SKIPPED, "its catalog was not created")
+        with self._lock:
+            url = self._urls.get(change.key) or change.url
+        if not url:
+            return ChangeResult(change, Status.FAILED, "no url known for the catalog")
+        outcome = run_load(self.client, change, url, self.loads, self.stop)
+        return ChangeResult(change, Status(outcome.status), outcome.message, outcome.gaps)
 
     def _parent_url(self, change: Change) -> str | None:
         parent = change.key.parent
@@ -268,9 +297,7 @@ class Applier:
         self._learn_dialect(change, created)
         self._check_stored(change, created, change.after)
         with self._lock:
-            self._urls[change.key] = created.get("url") or self.client.detail_url(
-                change.kind, str(created.get("uuid"))
-            )
+            self._urls[change.key] = self.client.detail_url(change.kind, str(created.get("uuid")))
         return note
 
     def _update(self, change: Change, give_up: Callable[[], bool]) -> str:
@@ -334,7 +361,7 @@ class Applier:
 
     def _link_exists(self, offering: str, catalog_uuid: str) -> bool:
         detail = self.client.get_json(
-            f"{offerings_url(self.client)}{offering}/", {"field": ["uuid", "software_catalogs"]}
+            offering_url(self.client, offering), {"field": ["uuid", "software_catalogs"]}
         )
         links = detail.get("software_catalogs") or [] if isinstance(detail, dict) else []
         return any(str((link.get("catalog") or {}).get("uuid")) == catalog_uuid for link in links)

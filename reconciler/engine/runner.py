@@ -4,20 +4,21 @@ commands and the daemon, so both get exactly the same checks."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.core import guards
-from reconciler.core.capabilities import field_problems, mark
-from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError
+from reconciler.core.capabilities import field_problems, mark, mark_loads
+from reconciler.core.errors import AuthError, ExitCode, GuardRefused, InputError, Interrupted
 from reconciler.core.memory import bulk
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.engine import locks
 from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
-from reconciler.remote.capabilities import read_capabilities
+from reconciler.engine.loads import LoadOptions, Progress
+from reconciler.remote.capabilities import loader_actions, read_capabilities
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import CatalogPrefetch, observe
 from reconciler.remote.offerings import link_state
@@ -36,7 +37,7 @@ class Outcome:
             return ExitCode.REFUSED
         if self.result is not None:
             return self.result.exit_code
-        return ExitCode.OK
+        return ExitCode.PARTIAL if self.plan.gaps else ExitCode.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class RunOptions:
     max_delete_percent: float = 10.0
     lock_wait: float = 30.0
     lock_dir: str = ""
+    run_timeout: float = 0.0  # seconds; 0: no deadline
+    load_timeout: float = 600.0  # seconds an apply waits for a load; 0: does not wait (daemon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Hooks:
     stop: threading.Event | None = None
     on_start: Callable[[Plan], None] | None = None
     on_result: Callable[[ChangeResult], None] | None = None
+    on_load: Progress | None = None  # a load's wait: (catalog, seconds, phase)
 
 
 NO_HOOKS = Hooks()
@@ -78,19 +82,27 @@ def require_staff(client: WaldurClient) -> None:
         )
 
 
-def load(files: Sequence[Path]) -> DesiredState:
-    """The desired state of `files`, from the cache of validated states when they are
-    unchanged (`desired.cache`)."""
+def load(files: Sequence[Path], values: dict[str, str] | None = None) -> DesiredState:
+    """The desired state of `files` (with an environment's `values`), from the cache of
+    validated states when they are unchanged (`desired.cache`)."""
     from reconciler.desired.cache import load_cached
 
-    return load_cached(list(files))
+    return load_cached(list(files), values)
 
 
 def server_rules(client: WaldurClient, plan: Plan, desired: DesiredState) -> Plan:
     """`plan` with what the server will not take marked (OPTIONS, read only when there is
     something to create or update); a value that breaks the server's own limits is an
     `InputError` naming the file and line, before anything is written."""
-    writes = {c.kind for c in plan.changes if c.action is not Action.DELETE and c.kind.in_tree}
+    if any(c.action is Action.LOAD and not c.running for c in plan.changes):
+        why = loader_actions(client)
+        if why:
+            plan = mark_loads(plan, why)
+    writes = {
+        c.kind
+        for c in plan.changes
+        if c.action not in (Action.DELETE, Action.LOAD) and c.kind.in_tree and c.applicable
+    }
     if not writes:
         return plan
     capabilities = read_capabilities(client, writes)
@@ -112,19 +124,31 @@ def reconcile_once(
     hooks: Hooks = NO_HOOKS,
     catalogs: CatalogPrefetch | None = None,
 ) -> Outcome:
-    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock.
-    `catalogs`: the catalog listing, sent early (a plan only: an apply reads under the lock)."""
+    """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock,
+    within the run's deadline and stop event (`bounded`). `catalogs`: the catalog listing,
+    sent early (a plan only: an apply reads under the lock)."""
     lock = (
         locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
         if write
         else nullcontext()
     )
-    with lock:
+    with bounded(options, client, hooks), lock:
         with bulk():
             observed = observe(client, desired, options.api_dialect, catalogs)
             desired, observed = link_state(client, desired, observed)
             plan = make_plan(desired, observed)
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)
+
+
+@contextmanager
+def bounded(options: RunOptions, client: WaldurClient, hooks: Hooks) -> Iterator[None]:
+    """The run's bounds on `client`: ``--run-timeout`` and the stop event (a signal), which
+    end every read at once; an observation they end is reported as such (nothing written)."""
+    with client.running(stop=hooks.stop, timeout=options.run_timeout):
+        try:
+            yield
+        except Interrupted:
+            raise Interrupted("stopped by a signal before anything was written") from None
 
 
 def guard_and_apply(
@@ -161,5 +185,14 @@ def guard_and_apply(
             concurrency=options.concurrency,
             stop=hooks.stop,
             on_result=hooks.on_result,
+            loads=LoadOptions(
+                timeout=options.load_timeout,
+                expectations={
+                    key: policy.loader.expect
+                    for key, policy in desired.policies.items()
+                    if policy.loader is not None
+                },
+                progress=hooks.on_load,
+            ),
         )
     return outcome

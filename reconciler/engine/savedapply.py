@@ -1,4 +1,5 @@
-"""Apply a saved plan: check that it still holds, then apply exactly its changes.
+"""Apply a saved plan only as it was reviewed: recompute it, and apply it only if it is the
+same plan.
 
 The checks, each reported with what changed (every difference, not just the first):
 
@@ -6,31 +7,56 @@ The checks, each reported with what changed (every difference, not just the firs
 2. the server: the same API URL; under the apply lock, a fresh observation that is complete,
    in the same API dialect, in which every object a change touches is as it was saved —
    still absent for a create (and its live parent still the same object), the same uuid and
-   the same fields for an update or delete, and as many objects below a delete.
+   the same fields for an update or delete, and as many objects below a delete;
+3. the plan itself: recomputed from those files and that observation, it must be exactly the
+   saved one — the same changes of the same kinds with the same values, nothing more and
+   nothing less (`compare`). A plan file edited after review (a changed value, an added
+   create, a widened delete) therefore never applies: exit 4, "the plan file does not match
+   the plan its files give: re-plan", and nothing is written. Nor does a plan that the server
+   has drifted away from since (re-plan and review again).
 
-Then the safety guards run again on the saved changes with today's settings, and the
-changes are applied with uuids and parent URLs taken from the fresh observation.
+Then the safety guards run again with today's settings and the recomputed plan — the one
+the files and the server give, equal to the saved one — is applied; its URLs are built from
+the API URL and the fresh observation's uuids, never read from the file.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import replace
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import GuardRefused
 from reconciler.core.model import Key, Kind, ObservedState, Record, format_key
-from reconciler.core.plan import Action, Plan, live_counts
+from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.core.urls import public_url
 from reconciler.engine import locks
-from reconciler.engine.runner import NO_HOOKS, Hooks, Outcome, RunOptions, guard_and_apply, load
-from reconciler.engine.savedplan import SavedChange, SavedPlan, file_digest, plain
+from reconciler.engine.runner import (
+    NO_HOOKS,
+    Hooks,
+    Outcome,
+    RunOptions,
+    bounded,
+    guard_and_apply,
+    load,
+)
+from reconciler.engine.savedplan import (
+    ABSENT,
+    SavedChange,
+    SavedPlan,
+    change_document,
+    file_digest,
+    plain,
+)
 from reconciler.remote.client import WaldurClient
 from reconciler.remote.observe import observe
 from reconciler.remote.offerings import link_state
 
 SHOW = 50
+MISMATCH = "the plan file does not match the plan its files give: re-plan"
 
 
 def check_files(saved: SavedPlan, sources: tuple[str, ...] | None = None) -> list[str]:
@@ -84,6 +110,12 @@ def _check_change(
         if saved.parent_uuid and live.uuid != saved.parent_uuid:
             return [f"{_what(parent)} was replaced (uuid {saved.parent_uuid} → {live.uuid})"]
         return []
+    if change.action is Action.LOAD:  # the row as the plan saw it (its load state may move)
+        if saved.observed == ABSENT:
+            return [] if key in created else [f"{_what(key)} exists now"] if have else []
+        if have is None or have.uuid != change.uuid:
+            return [f"{_what(key)}, which the plan loads, was deleted or replaced"]
+        return []
     if have is None:
         return [f"{_what(key)} was deleted since the plan was made"]
     if have.uuid != change.uuid:
@@ -128,34 +160,51 @@ def check_server(saved: SavedPlan, fresh: ObservedState) -> list[str]:
     return problems
 
 
-def rebuild(saved: SavedPlan, fresh: ObservedState, counts: dict[Key, int]) -> Plan:
-    """The saved changes as a `Plan` for the Applier, with today's uuids and parent URLs."""
-    changes = []
-    for item in saved.changes:
-        change = item.change
-        if change.action is Action.CREATE:
-            parent = fresh.records.get(change.key.parent) if change.key.parent else None
-            changes.append(replace(change, parent_url=parent.url if parent else None))
+def _identity(item: Mapping[str, Any]) -> str:
+    return json.dumps([item.get("action"), item.get("kind"), item.get("key")], sort_keys=True)
+
+
+def _name(item: Mapping[str, Any]) -> str:
+    key = item.get("key")
+    shown = "/".join(str(v) for v in key.values()) if isinstance(key, dict) else repr(key)
+    return f"{item.get('action')} {item.get('kind')} {shown}"
+
+
+def compare(saved: SavedPlan, plan: Plan) -> list[str]:
+    """Every difference between the saved changes and `plan`'s, as the file holds them."""
+    given: dict[str, list[Any]] = defaultdict(list)
+    for change in plan.changes:
+        item = plain(change_document(change))
+        given[_identity(item)].append(item)
+    problems = []
+    for item in saved.documents:
+        ident = _identity(item)
+        if not given.get(ident):
+            problems.append(f"the plan file has {_name(item)}, which the files do not give")
+        elif item in given[ident]:
+            given[ident].remove(item)
         else:
-            live = fresh.records[change.key]
-            changes.append(replace(change, uuid=live.uuid, url=live.url))
-    dialect = saved.dialect if saved.dialect in dialects.DIALECTS else fresh.dialect
-    return Plan(
-        changes=tuple(changes),
-        dialect=dialect,
-        dialect_reason=f"from the saved plan {saved.path.name}",
-        read_path=fresh.read_path,
-        live_counts=counts,
-    )
+            theirs = given[ident].pop(0)
+            fields = sorted(k for k in set(item) | set(theirs) if item.get(k) != theirs.get(k))
+            problems.append(
+                f"the plan file's {_name(item)} differs from the files' (in {', '.join(fields)})"
+            )
+    for items in given.values():
+        problems += [f"the files give {_name(item)}, which the plan file lacks" for item in items]
+    return problems
 
 
-def _refuse(saved: SavedPlan, problems: list[str]) -> GuardRefused:
+def _listed(problems: list[str]) -> str:
     shown = problems[:SHOW] + (
         [f"… and {len(problems) - SHOW} more"] if len(problems) > SHOW else []
     )
+    return "\n".join(f"  - {p}" for p in shown)
+
+
+def _refuse(saved: SavedPlan, problems: list[str]) -> GuardRefused:
     return GuardRefused(
         f"the saved plan {saved.path} no longer holds, so nothing was written; "
-        "plan again and review the new plan:\n" + "\n".join(f"  - {p}" for p in shown)
+        "plan again and review the new plan:\n" + _listed(problems)
     )
 
 
@@ -168,15 +217,21 @@ def apply_saved(
         problems.append(f"the plan was made for {saved.api_url}, not {public_url(client.api_url)}")
     if problems:
         raise _refuse(saved, problems)
-    desired = load(saved.inputs)
+    desired = load(saved.inputs, saved.values)
     problems = check_files(saved, desired.sources)
     if problems:
         raise _refuse(saved, problems)
-    with locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir):
+    lock = locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
+    with bounded(options, client, hooks), lock:
         fresh = observe(client, desired, options.api_dialect)
         desired, fresh = link_state(client, desired, fresh)
         problems = check_server(saved, fresh)
-        if problems:
+        if not fresh.complete:
             raise _refuse(saved, problems)
-        plan = rebuild(saved, fresh, live_counts(fresh))
+        plan = make_plan(desired, fresh)
+        problems += compare(saved, plan)  # what changed on the server, then in the plan
+        if problems:
+            raise GuardRefused(
+                f"{MISMATCH} (nothing was written; {saved.path}):\n" + _listed(problems)
+            )
         return guard_and_apply(options, client, desired, plan, write=True, hooks=hooks)

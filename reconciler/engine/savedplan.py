@@ -9,9 +9,9 @@ A saved plan is the reviewed plan plus the fingerprints that tell whether it sti
   create (plus the uuid of the live parent it goes under), the uuid and every field for an
   update or delete (plus how many objects a delete takes with it).
 
-`reconcile apply plan.json` re-reads the files and the server, compares, and refuses (exit 4,
-naming every difference) if anything the plan touches changed; otherwise it applies exactly
-the saved changes — never a fresh plan — with parent URLs re-read from the fresh observation.
+`reconcile apply plan.json` re-reads the files and the server, recomputes the plan, and
+refuses (exit 4, naming every difference) unless the recomputed plan is exactly the saved one
+(`savedapply`): an edited plan file can neither add, widen nor change a change.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def plain(value: Any) -> Any:
 
 
 def _observed(change: Change) -> Any:
-    if change.action is Action.CREATE:
+    if change.action is Action.CREATE or (change.action is Action.LOAD and change.uuid is None):
         return ABSENT
     return {"uuid": change.uuid, "fields": plain(change.before)}
 
@@ -65,6 +65,9 @@ def change_document(change: Change) -> dict[str, Any]:
         ]
     if change.action is Action.DELETE:
         item["cascade"] = change.cascade
+    if change.action is Action.LOAD:
+        item["reason"] = change.reason
+        item["running"] = change.running
     return item
 
 
@@ -105,6 +108,9 @@ class SavedPlan:
     inputs: tuple[Path, ...]
     files: tuple[tuple[str, str], ...]  # (path, sha256)
     changes: tuple[SavedChange, ...]
+    environment: str = ""  # the project file's environment it was made for ("" for none)
+    values: dict[str, str] | None = None  # that environment's values
+    documents: tuple[dict[str, Any], ...] = ()  # the changes as the file holds them
 
 
 def read(path: Path) -> SavedPlan:
@@ -135,11 +141,22 @@ def read(path: Path) -> SavedPlan:
             inputs=tuple(Path(p) for p in doc["inputs"]),
             files=tuple((str(f["path"]), str(f["sha256"])) for f in doc["files"]),
             changes=tuple(_saved_change(item) for item in doc["changes"]),
+            environment=str(doc.get("environment") or ""),
+            values=_values(doc.get("values")),
+            documents=tuple(dict(item) for item in doc["changes"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
             f"{path}: the saved plan is damaged ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _values(data: Any) -> dict[str, str] | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError("values is not a mapping")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def _key(kind: Kind, data: Mapping[str, Any]) -> Key:
@@ -150,7 +167,7 @@ def _saved_change(item: Mapping[str, Any]) -> SavedChange:
     kind = Kind[str(item["kind"]).upper()]
     action = Action(item["action"])
     observed = item["observed"]
-    if (action is Action.CREATE) != (observed == ABSENT):
+    if action is not Action.LOAD and (action is Action.CREATE) != (observed == ABSENT):
         raise ValueError(f"a {action.value} whose object was observed as {observed!r}")
     fields = tuple(FieldChange(f["name"], f["old"], f["new"]) for f in item.get("fields", []))
     change = Change(
@@ -161,5 +178,7 @@ def _saved_change(item: Mapping[str, Any]) -> SavedChange:
         fields=fields,
         uuid=None if observed == ABSENT else str(observed["uuid"]),
         cascade=int(item.get("cascade", 0)),
+        reason=str(item.get("reason", "")),
+        running=bool(item.get("running", False)),
     )
     return SavedChange(change, observed, item.get("parent_uuid"))

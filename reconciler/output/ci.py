@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from reconciler.core.redact import redact
+from reconciler.output.escape import fence, terminal
+
 if TYPE_CHECKING:  # the plan types only for annotations: importing this module stays cheap
     from reconciler.core.plan import Plan
     from reconciler.engine.apply import ApplyResult
@@ -112,8 +115,9 @@ def plan_outputs(plan: Plan, exit_code: int) -> dict[str, str]:
 
 
 def _append(path: str, text: str) -> None:
+    """Append to a file the runner reads (summary, outputs), every secret masked."""
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(redact(text))
 
 
 def write_outputs(path: str, values: Mapping[str, str]) -> None:
@@ -167,9 +171,10 @@ class GitHubStep:
             plan, result = self.shown[-1]
             parts.append(render_markdown(plan, result).rstrip("\n") + "\n")
         if error is not None:
+            text = terminal(error, newlines=True)
+            opening, closing = fence(text.splitlines())
             parts.append(
-                f"### reconcile {self.command}: exit {exit_code}\n\n"
-                f"```\n{error.replace('```', '` ` `')}\n```\n"
+                f"### reconcile {self.command}: exit {exit_code}\n\n{opening}\n{text}\n{closing}\n"
             )
         return "\n".join(parts) + "\n"
 

@@ -2,8 +2,10 @@
 
 `configure` sets the level at once but configures structlog (and imports it) only when the
 first event at that level is emitted (see `reconciler.core.log`). The client never puts the
-token into a log event; the redacting processor is a second line of defence that replaces
-any registered secret wherever it would appear in a rendered line.
+token into a log event; the redacting renderer is a second line of defence that masks every
+registered secret (`reconciler.core.redact`) wherever it would appear in a rendered line.
+Console lines show the events' text with control characters escaped (a name from the server
+cannot move the cursor); JSON lines escape them by themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from reconciler.core import log as core_log
+from reconciler.core import redact as _redact
+from reconciler.output.escape import terminal
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -21,18 +25,22 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-_secrets: list[str] = []
 
 
 def register_secret(value: str | None) -> None:
-    if value and value not in _secrets:
-        _secrets.append(value)
+    _redact.register(value)
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, "***")
-    return text
+    return _redact.redact(text)
+
+
+def _escape_controls(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Console lines: every text value with its control characters shown escaped."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = terminal(value, newlines=key == "exception")
+    return event
 
 
 class _RedactingRenderer:
@@ -78,16 +86,20 @@ def _configure_structlog(level: str, fmt: str, stream: TextIO) -> None:
     if fmt == "auto":
         fmt = "console" if stream.isatty() else "json"
     renderer: Any
+    escape: list[Any] = []
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        escape = [_escape_controls]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            core_log.add_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            *escape,
             _RedactingRenderer(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
+from reconciler.core.model import Key
 from reconciler.core.plan import Plan
 from reconciler.engine.apply import ChangeResult, Status
 
@@ -63,6 +64,15 @@ class Reporter:
         with self.lock:
             if self.total:
                 self._closed()
+
+    def load(self, key: Key, seconds: float, phase: str) -> None:
+        """A load's wait (the Applier's `on_load`): one line per look at the catalog."""
+        with self.lock:
+            self._say(f"load {key}: {phase}, {_eta(seconds)} elapsed")
+
+    def _say(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def _opened(self) -> None: ...
 
@@ -139,6 +149,12 @@ class BarReporter(Reporter):
     def _closed(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    def _say(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)  # above the bar, which is redrawn below
+        else:
+            super()._say(text)
 
 
 def reporter(mode: str, stream: TextIO) -> Reporter | None:

@@ -11,9 +11,7 @@ Every text is escaped for Markdown and HTML.
 
 from __future__ import annotations
 
-import html
-import re
-
+from reconciler.output import escape
 from reconciler.output.page import DASH
 from reconciler.output.report import (
     MEANING,
@@ -31,20 +29,16 @@ from reconciler.output.report import (
 
 LARGE = 40
 MAX_ROWS = 300
-_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 def md(text: str) -> str:
-    """Text safe in a Markdown table cell: HTML and Markdown syntax escaped, one line."""
-    text = " ".join(str(text).split())
-    return _SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    """Text safe in a Markdown table cell: one line, HTML and Markdown syntax escaped."""
+    return escape.md(" ".join(str(text).split()))
 
 
 def code(text: str) -> str:
-    """Text as a code span in a table cell: shown literally (only `|` needs escaping)."""
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{' ' if fence == '``' else ''}{text}{' ' if fence == '``' else ''}{fence}"
+    """Text as a code span in a table cell: shown literally, whatever backticks it holds."""
+    return escape.code(" ".join(str(text).split()), table=True)
 
 
 def render_markdown(report: Report) -> str:

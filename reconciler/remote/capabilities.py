@@ -42,3 +42,37 @@ def read_capabilities(client: WaldurClient, kinds: Iterable[Kind]) -> Capabiliti
             )
         found[kind] = rules
     return Capabilities(kinds=found, server_version=server_version(client))
+
+
+NO_LOADER_ACTIONS = (
+    "this server has no catalog loader actions ({why}); Waldur 8.0.2 or later loads "
+    "catalogs through its API (import_catalog, update_catalog)"
+)
+
+
+def loader_actions(client: WaldurClient) -> str | None:
+    """Why the server cannot run its loaders through the API ("" when it can; None when it
+    cannot be told: no token, or a token that OPTIONS does not show writes to).
+
+    Staff ``OPTIONS …/import_catalog/`` lists ``actions.POST`` where the action exists; a
+    server without it answers 404/405, or routes the path as a catalog's detail (no POST)."""
+    if client.config.token is None:
+        return None
+    catalogs = client.collection_url(Kind.CATALOG)
+    try:
+        answer = client.request("OPTIONS", f"{catalogs}import_catalog/").json()
+    except ApiError as exc:
+        if exc.status in (404, 405):
+            return NO_LOADER_ACTIONS.format(why=f"OPTIONS …/import_catalog/ answered {exc.status}")
+        return None
+    except ValueError:
+        return None
+    if KindRules.parse(answer) is not None:
+        return ""
+    try:  # no POST there: an older server, or a token that is not staff?
+        listing = client.request("OPTIONS", catalogs).json()
+    except (ApiError, ValueError):
+        return None
+    if KindRules.parse(listing) is None:
+        return None
+    return NO_LOADER_ACTIONS.format(why="OPTIONS …/import_catalog/ lists no POST for staff")

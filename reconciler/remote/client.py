@@ -10,17 +10,31 @@ This is the only place that retries (see the README's "Safety" section):
   answered 502/504) is *not* resent here: `OutcomeUnknown` goes up to the caller, which looks
   the object up by its natural key before sending it again.
 
+And the only place that decides where requests go and how long they may take (see
+docs/explanation/safety.md):
+
+- every request goes under the configured API URL: the same scheme, host, port and path
+  prefix, or it is refused before anything is sent (`confine`); callers build their URLs
+  from the API URL and uuids, never from the server's ``url`` fields or ``next`` links;
+- ``--timeout`` is a total deadline per request (connect, send, every read: `deadline`), an
+  answer is read streamed and refused past ``--max-body-mib``, and a run may give a deadline
+  for all its requests and a stop event that ends every read at once (`running`);
+- a listing reads as many pages as its count allows, checked (`paging`).
+
 The token lives in a `Secret` and goes only into the ``Authorization`` header; no message,
 log line or repr built here contains it.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,27 +52,33 @@ from tenacity import (
 from reconciler.core.errors import (
     ApiError,
     AuthError,
+    Interrupted,
     NotFound,
     OutcomeUnknown,
+    RunTimeout,
     TransportError,
 )
 from reconciler.core.log import get_logger
 from reconciler.core.model import Kind
 from reconciler.core.secret import Secret
+from reconciler.core.urls import public_url
+from reconciler.remote import deadline
+from reconciler.remote.listing import Listing, read_listing
+from reconciler.remote.paging import DEFAULT_MAX_OBJECTS
 from reconciler.remote.responses import (
+    MIB,
     check_transport_security,
     detail,
-    json_body,
-    last_page,
     normalise_api_url,
     readable,
-    result_count,
+    receive,
     retry_after_seconds,
+    under,
 )
 
 log = get_logger("reconciler.http")
 
-PAGE_SIZE = 300
+
 ENDPOINTS: dict[Kind, str] = {
     Kind.CATALOG: "marketplace-software-catalogs/",
     Kind.PACKAGE: "marketplace-software-packages/",
@@ -68,7 +88,8 @@ ENDPOINTS: dict[Kind, str] = {
 _GATEWAY = {502, 504}
 _BUSY = {429, 503}
 _MAX_500_ATTEMPTS = 3
-_LIST_ATTEMPTS = 3
+_READS = ("GET", "HEAD", "OPTIONS")
+_UUID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -82,20 +103,11 @@ class ClientConfig:
     verify: bool | str = True
     allow_insecure_http: bool = False
     concurrency: int = 8
+    max_list_objects: int = DEFAULT_MAX_OBJECTS
+    max_body_bytes: int = 64 * MIB
 
     def __repr__(self) -> str:  # the token never shows, even masked differently by pydantic
         return f"ClientConfig(api_url={self.api_url!r}, token={'***' if self.token else None})"
-
-
-@dataclass
-class Listing:
-    """Every item of a collection, and whether the read was complete and consistent."""
-
-    items: list[dict[str, Any]]
-    total: int
-    complete: bool = True
-    reason: str = ""
-    requests: int = 0
 
 
 @dataclass
@@ -134,15 +146,19 @@ class WaldurClient:
             limits=limits,
             transport=transport,
         )
+        deadline.install(self._http)
+        self._run_deadline = math.inf
+        self._run_timeout = 0.0
+        self._stop: threading.Event | None = None
         self.stats = ClientStats()
         # At most `concurrency` requests in flight, however many threads read or write.
         self._slots = threading.BoundedSemaphore(max(config.concurrency, 1))
         # Pages of one listing only; callers that run listings or writes concurrently use
         # pools of their own, so a task waiting on its pages can never starve them.
-        self._pool = ThreadPoolExecutor(max_workers=max(config.concurrency, 1))
+        self.pool = ThreadPoolExecutor(max_workers=max(config.concurrency, 1))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
     def __enter__(self) -> WaldurClient:
@@ -151,12 +167,56 @@ class WaldurClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    # -- one run --------------------------------------------------------------------------
+    @contextmanager
+    def running(
+        self, *, stop: threading.Event | None = None, timeout: float = 0.0
+    ) -> Iterator[None]:
+        """A run's bounds: no request starts after `timeout` seconds (0: no deadline) and
+        reads end within a fraction of a second once `stop` is set (writes in flight finish)."""
+        saved = (self._run_deadline, self._run_timeout, self._stop)
+        self._run_deadline = time.monotonic() + timeout if timeout > 0 else math.inf
+        self._run_timeout, self._stop = timeout, stop
+        try:
+            yield
+        finally:
+            self._run_deadline, self._run_timeout, self._stop = saved
+
+    def out_of_time(self) -> bool:
+        """Whether the run's deadline has passed (then no request is sent any more)."""
+        return time.monotonic() >= self._run_deadline
+
+    def _check_run(self, method: str, path: str) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise Interrupted(f"{method} {path}: not sent: the run was stopped")
+        if self.out_of_time():
+            raise RunTimeout(
+                f"{method} {path}: not sent: the run took longer than --run-timeout "
+                f"{self._run_timeout:g}s",
+                method=method,
+                path=path,
+            )
+
     # -- URLs -----------------------------------------------------------------------------
     def collection_url(self, kind: Kind) -> str:
         return self._collections[kind]
 
     def detail_url(self, kind: Kind, uuid: str) -> str:
-        return f"{self._collections[kind]}{uuid.replace('-', '')}/"
+        """The object's URL, built from the API URL and its uuid (never the server's `url`):
+        an `ApiError` when the uuid is not one (32 hex digits, hyphens allowed)."""
+        plain = str(uuid).replace("-", "").lower()
+        if not _UUID.fullmatch(plain):
+            raise ApiError(f"the server gave a {kind.label} the malformed uuid {uuid!r}")
+        return f"{self._collections[kind]}{plain}/"
+
+    def confine(self, url: str) -> None:
+        """Refuse (`ApiError`, nothing sent) a URL that is not under the configured API URL."""
+        if not under(url, self.api_url):
+            raise ApiError(
+                f"refusing to send a request to {public_url(url)}: it is not under the "
+                f"configured API URL {public_url(self.api_url)} (scheme, host, port and path "
+                "must match); nothing was sent"
+            )
 
     def _path(self, url: str) -> str:
         return urlsplit(url).path
@@ -175,12 +235,16 @@ class WaldurClient:
         """Send a request, retrying what is safe to retry; raise a typed `ApiError` otherwise.
 
         A 500 is retried at most twice, and not at all once `give_up_500()` is true (the
-        applier's word that the server already refused a write of this kind)."""
+        applier's word that the server already refused a write of this kind). A URL outside
+        the API URL is refused before anything is sent."""
+        self.confine(url)
         failures_500 = 0
 
         def should_retry(exc: BaseException) -> bool:
             nonlocal failures_500
             if not isinstance(exc, ApiError) or not exc.retryable:
+                return False
+            if self.out_of_time() or (self._stop is not None and self._stop.is_set()):
                 return False
             if exc.status == 500:
                 failures_500 += 1
@@ -196,7 +260,14 @@ class WaldurClient:
             exc = state.outcome.exception() if state.outcome else None
             hinted = exc.retry_after if isinstance(exc, ApiError) else None
             backoff = exponential(state)
-            return min(hinted, 60.0) if hinted is not None else backoff
+            pause = min(hinted, 60.0) if hinted is not None else backoff
+            return max(0.0, min(pause, self._run_deadline - time.monotonic()))
+
+        def sleep(seconds: float) -> None:
+            if self._stop is not None:
+                self._stop.wait(seconds)  # a stop ends the pause at once
+            else:
+                time.sleep(seconds)
 
         def before_sleep(state: RetryCallState) -> None:
             with self.stats.lock:
@@ -217,6 +288,7 @@ class WaldurClient:
             wait=wait,
             retry=retry_if_exception(should_retry),
             before_sleep=before_sleep,
+            sleep=sleep,
             reraise=True,
         )
         return retrying(self._send_once, method, url, params, json, expect)
@@ -230,15 +302,31 @@ class WaldurClient:
         expect: tuple[int, ...],
     ) -> httpx.Response:
         path = self._path(url)
+        self._check_run(method, path)
         started = time.monotonic()
         ctx = {"method": method, "path": path}
+        reading = method in _READS
+        # A read also ends with the run; a write in flight gets its whole --timeout.
+        ends = started + self.config.timeout
         try:
-            with self._slots:
-                response = self._http.request(method, url, params=params, json=json)
+            with deadline.budget(
+                min(ends, self._run_deadline) if reading else ends,
+                self._stop if reading else None,
+            ):
+                request = self._http.build_request(method, url, params=params, json=json)
+                with self._slots:
+                    response = receive(self._http, request, self.config.max_body_bytes)
+        except deadline.Interrupted:
+            self.stats.count(method, "interrupted")
+            raise Interrupted(
+                f"{method} {path}: stopped while waiting for the answer", **ctx
+            ) from None
         except httpx.ConnectError as exc:
             self.stats.count(method, "connect-error")
             raise TransportError(
-                f"cannot connect to {urlsplit(url).netloc}: {exc}", retryable=True, **ctx
+                f"cannot connect to {urlsplit(url).netloc.rpartition('@')[2]}: {exc}",
+                retryable=True,
+                **ctx,
             ) from None
         except httpx.ConnectTimeout:
             self.stats.count(method, "connect-timeout")
@@ -252,9 +340,14 @@ class WaldurClient:
             httpx.WriteError,
         ) as exc:
             self.stats.count(method, "no-answer")
-            reason = f"{method} {path}: no answer ({type(exc).__name__})"
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            why = (
+                f"no answer within --timeout {self.config.timeout:g}s" if timed_out else "no answer"
+            )
+            reason = f"{method} {path}: {why} ({type(exc).__name__})"
             if method == "POST":
                 raise OutcomeUnknown(reason, **ctx) from None
+            self._check_run(method, path)  # the run's deadline, not the request's, ended it
             raise ApiError(reason, retryable=True, **ctx) from None
         except httpx.HTTPError as exc:
             self.stats.count(method, "error")
@@ -337,62 +430,5 @@ class WaldurClient:
         return self.list_url(self.collection_url(kind), params)
 
     def list_url(self, url: str, params: Mapping[str, Any] | None = None) -> Listing:
-        """Read every page of a collection: the first page, then the rest concurrently.
-
-        The result is complete only if every page agreed on ``X-Result-Count`` and the items
-        add up to it with no uuid twice; otherwise the listing is read again (the server
-        changed meanwhile), up to three times, and then returned marked incomplete.
-        """
-        base = {**(params or {}), "page_size": PAGE_SIZE}
-        requests = 0
-        reason = ""
-        listing = Listing(items=[], total=0)
-        for _ in range(_LIST_ATTEMPTS):
-            listing, sent = self._list_once(url, base)
-            requests += sent
-            if listing.complete:
-                break
-            reason = listing.reason
-            log.info(
-                "listing changed while being read; reading it again",
-                path=self._path(url),
-                reason=reason,
-            )
-        listing.requests = requests
-        return listing
-
-    def _list_once(self, url: str, params: dict[str, Any]) -> tuple[Listing, int]:
-        first = self.request("GET", url, params=params)
-        total = result_count(first)
-        items: list[dict[str, Any]] = list(json_body(first))
-        last = last_page(first)
-        sent = 1
-        totals = {total}
-        if last > 1:
-            pages = range(2, last + 1)
-            futures = [self._pool.submit(self._page, url, params, page) for page in pages]
-            for future in futures:
-                try:
-                    page_total, page_items = future.result()
-                except NotFound:  # "Invalid page.": the collection shrank meanwhile
-                    return Listing(
-                        items, total, False, "a page vanished while listing"
-                    ), sent + len(pages)
-                totals.add(page_total)
-                items.extend(page_items)
-            sent += len(pages)
-        uuids = {item.get("uuid") for item in items}
-        if len(totals) > 1:
-            return Listing(items, total, False, "the result count changed while listing"), sent
-        if total is not None and (len(items) != total or len(uuids) != len(items)):
-            return Listing(
-                items,
-                total,
-                False,
-                f"read {len(items)} items ({len(uuids)} distinct), server counts {total}",
-            ), sent
-        return Listing(items, total if total is not None else len(items)), sent
-
-    def _page(self, url: str, params: dict[str, Any], page: int) -> tuple[int | None, list[Any]]:
-        response = self.request("GET", url, params={**params, "page": page})
-        return result_count(response), list(json_body(response))
+        """Every page of a collection (`listing.read_listing`)."""
+        return read_listing(self, url, params)

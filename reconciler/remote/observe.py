@@ -11,18 +11,24 @@ later pages of each listing concurrently once its first page gave the count). Ea
 read into a reader of its own, which turns each package tree into records and drops it as
 soon as it is read; the readers are merged in the order of the server's catalog listing, so
 records, problems and the dialect seen come out the same whatever order the answers arrive in.
+
+Every object's URL is built from the API URL and its uuid (`WaldurClient.detail_url`), never
+taken from the server's ``url`` field: a server (or a reverse proxy that makes Django write
+``http://`` links) cannot send the writes that follow to another place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core import dialect as dialects
 from reconciler.core.errors import ConfigError
+from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
 from reconciler.core.model import DEFAULT_CATALOG_TYPE, DesiredState, Key, Kind, ObservedState
 from reconciler.remote.client import Listing, WaldurClient
@@ -112,7 +118,7 @@ def observe(
 ) -> ObservedState:
     """Read the declared catalogs and everything under them from the server (the catalog
     listing from `catalogs` when it was sent early)."""
-    urls = {kind: client.collection_url(kind) for kind in (Kind.VERSION, Kind.TARGET)}
+    urls = {kind: client.collection_url(kind) for kind in Kind if kind.in_tree}
     reader = _Reader(client, Builder({key.parts: key for key in desired.records}, urls))
     build = reader.build
     live_catalogs: dict[Key, Mapping[str, Any]] = {}
@@ -126,11 +132,22 @@ def observe(
         key = build.key(Kind.CATALOG, parts)
         if key not in desired.policies:
             continue
-        build.add(key, values(Kind.CATALOG, obj), obj.get("uuid"), obj.get("url"))
+        uuid = str(obj.get("uuid"))
+        build.add(key, values(Kind.CATALOG, obj), uuid, client.detail_url(Kind.CATALOG, uuid))
         live_catalogs[key] = obj
-    # A catalog deleted whole is not read: its subtree's size comes from the catalog's counts.
-    wanted = [(k, obj) for k, obj in live_catalogs.items() if not desired.policies[k].absent]
-    _read_catalogs(reader, wanted)
+    loads: dict[Key, LoadState] = {}
+    wanted: list[tuple[Key, Mapping[str, Any], bool]] = []
+    for key, obj in live_catalogs.items():
+        policy = desired.policies[key]
+        if policy.absent:
+            continue  # deleted whole; its subtree's size comes from the catalog's counts
+        if policy.loader is not None:  # the loader owns the contents: only its row is read
+            loads[key] = LoadState.from_row(obj)
+            if policy.loader.expect.need_contents and loads[key].phase is LoadPhase.OK:
+                wanted.append((key, obj, True))
+            continue
+        wanted.append((key, obj, False))
+    contents = _read_catalogs(reader, wanted)
     writes_targets = any(key.kind is Kind.TARGET for key in desired.records)
     chosen, reason = _choose_dialect(client, reader, api_dialect, writes_targets)
     complete = not reader.problems
@@ -147,16 +164,22 @@ def observe(
         loader_signs={
             key: sign for key, obj in live_catalogs.items() if (sign := loader_sign(obj))
         },
+        loads=loads,
+        loader_contents=contents,
+        observed_at=dt.datetime.now(dt.UTC).isoformat(),
     )
     return state
 
 
-def _read_catalogs(reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any]]]) -> None:
-    """Read every catalog's subtree, up to `--concurrency` catalogs at a time (and one more in
-    this thread), each into a reader of its own; merge them in the given order. The first
-    failure (in that order) is raised once every read has ended."""
+def _read_catalogs(
+    reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any], bool]]
+) -> dict[Key, dict[str, frozenset[str]]]:
+    """Read every catalog's subtree (or, for a loader's catalog, its contents: `True`), up to
+    `--concurrency` catalogs at a time (and one more in this thread), each into a reader of
+    its own; merge them in the given order. The first failure (in that order) is raised once
+    every read has ended. Returns the loader catalogs' contents."""
     if not catalogs:
-        return
+        return {}
     workers = max(reader.client.config.concurrency, 1)
     parts = [reader.spawn() for _ in catalogs]
     # This thread reads the first catalog while a pool reads the others: one catalog costs no
@@ -166,20 +189,57 @@ def _read_catalogs(reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any]]
         ThreadPoolExecutor(min(workers, max(len(catalogs) - 1, 1)), "observe") as catalog_pool,
         ThreadPoolExecutor(workers, "observe-listing") as listing_pool,
     ):
+
+        def read(part: _Reader, key: Key, obj: Mapping[str, Any], loader: bool) -> Any:
+            if loader:
+                return read_contents(part, obj)
+            return _read_catalog(part, key, obj, listing_pool)
+
         futures = [
-            catalog_pool.submit(_read_catalog, part, key, obj, listing_pool)
-            for part, (key, obj) in zip(parts[1:], catalogs[1:], strict=True)
+            catalog_pool.submit(read, part, *catalog)
+            for part, catalog in zip(parts[1:], catalogs[1:], strict=True)
         ]
         try:
-            _read_catalog(parts[0], *catalogs[0], listing_pool)
-            for future in futures:
-                future.result()
+            results = [read(parts[0], *catalogs[0])]
+            results += [future.result() for future in futures]
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
     for part in parts:
         reader.absorb(part)
+    return {
+        key: found
+        for (key, _, loader), found in zip(catalogs, results, strict=True)
+        if loader and found is not None
+    }
+
+
+def read_contents(reader: _Reader, catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """A loader catalog's packages and their architectures, for its expectations (never
+    planned against): the same package listing a declared catalog costs."""
+    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
+    if reader.build.dialect_seen is None:  # the targets read tell the dialect: no probe needed
+        targets = (
+            t for p in packages for v in p.get("versions") or [] for t in v.get("targets") or []
+        )
+        first = next(targets, None)
+        reader.build.dialect_seen = dialects.dialect_of(first) if first is not None else None
+    return contents_of(packages)
+
+
+def contents_of(packages: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
+    """Package name → the ``family/micro`` of its versions' CPU targets (embedded listing)."""
+    found: dict[str, frozenset[str]] = {}
+    for pkg in packages:
+        archs = set()
+        for version in pkg.get("versions") or []:
+            for target in version.get("targets") or []:
+                if dialects.is_cpu_target(target):
+                    fields = dialects.target_from_wire(target)
+                    archs.add(f"{fields.get('cpu_family')}/{fields.get('cpu_microarchitecture')}")
+        found[str(pkg.get("name", ""))] = frozenset(archs)
+    return found
 
 
 def loader_sign(catalog: Mapping[str, Any]) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
-from reconciler.core.errors import InputError
+from reconciler.core.errors import ApiError, InputError
 from reconciler.core.model import VALUE_FIELDS, DesiredState, Key, Kind, ObservedState, Record
 from reconciler.remote.client import WaldurClient
 
@@ -54,8 +54,16 @@ def offerings_url(client: WaldurClient) -> str:
     return urljoin(client.api_url, PATH)
 
 
+def offering_url(client: WaldurClient, offering_uuid: str) -> str:
+    """The offering's URL, built from the API URL and its uuid (never the server's `url`)."""
+    plain = as_uuid(offering_uuid)
+    if plain is None:
+        raise ApiError(f"the offering uuid {offering_uuid!r} is not a uuid")
+    return f"{offerings_url(client)}{plain}/"
+
+
 def action_url(client: WaldurClient, offering_uuid: str, action: str) -> str:
-    return f"{offerings_url(client)}{offering_uuid}/{action}/"
+    return f"{offering_url(client, offering_uuid)}{action}/"
 
 
 def read_offerings(client: WaldurClient) -> Offerings:
@@ -163,7 +171,7 @@ def observe_links(
                 continue
             key = catalog.link(offering_uuid)
             fields = {name: list(link.get(name) or []) for name in LINK_FIELDS}
-            url = str(offering.get("url") or f"{PATH}{offering_uuid}/")
+            url = f"{PATH}{offering_uuid}/"
             records[key] = Record(key, fields, uuid=str(link.get("uuid")), url=url)
     complete = observed.complete and offerings.complete
     reason = observed.incomplete_reason

@@ -32,7 +32,8 @@ class Builder:
     """Records of one catalog's subtree, with the duplicates met and the first dialect seen.
 
     `canonical` maps the key parts of the desired state's keys to its `Key` objects; `urls`
-    the collection URL of versions and targets (for embedded objects that carry no `url`).
+    each kind's collection URL: an object's URL is built from it and the object's uuid (the
+    client's `detail_url`), never taken from the server's ``url`` field.
     """
 
     def __init__(self, canonical: Mapping[tuple[str, ...], Key], urls: Mapping[Kind, str]) -> None:
@@ -41,7 +42,8 @@ class Builder:
         self.duplicates: list[str] = []
         self.dialect_seen: str | None = None  # the dialect of the first target that shows one
         self.urls = urls
-        self._version_url = urls[Kind.VERSION]  # + uuid: the client's `detail_url`
+        self._package_url = urls[Kind.PACKAGE]  # + uuid: the client's `detail_url`
+        self._version_url = urls[Kind.VERSION]
         self._target_url = urls[Kind.TARGET]
 
     def key(self, kind: Kind, parts: tuple[str, ...]) -> Key:
@@ -62,7 +64,8 @@ class Builder:
     def package(self, catalog: Key, pkg: Mapping[str, Any]) -> Key:
         key = self.key(Kind.PACKAGE, (*catalog.parts, str(pkg.get("name", ""))))
         fields = {name: pkg[name] for name in _PACKAGE_FIELDS if name in pkg}
-        self.add(key, fields, pkg.get("uuid"), pkg.get("url"))
+        uuid = str(pkg.get("uuid"))
+        self.add(key, fields, uuid, f"{self._package_url}{uuid.replace('-', '')}/")
         return key
 
     def version(
@@ -71,7 +74,7 @@ class Builder:
         own = (str(version.get("version", "")), str(version.get("module_version") or ""))
         key = self.key(Kind.VERSION, package.parts + own)
         uuid = str(version.get("uuid", ""))
-        url = version.get("url") or f"{self._version_url}{uuid.replace('-', '')}/"
+        url = f"{self._version_url}{uuid.replace('-', '')}/"
         fields = {name: version[name] for name in _VERSION_FIELDS if name in version}
         self.add(key, fields, uuid, url)
         self._targets(key.parts, targets)
@@ -91,7 +94,7 @@ class Builder:
             if key is None:
                 key = Key(Kind.TARGET, parts)
             uuid = str(target.get("uuid", ""))
-            url = target.get("url") or f"{base}{uuid.replace('-', '')}/"
+            url = f"{base}{uuid.replace('-', '')}/"
             if key in records:
                 self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
             else:

@@ -1,21 +1,20 @@
-"""The client's pure rules about URLs and answers: the API URL's form, when plain HTTP is
-allowed, Retry-After, how an error body is shown, how many pages a listing has, and how a
-listing page is parsed."""
+"""The client's rules about URLs and answers: the API URL's form, when plain HTTP is allowed,
+Retry-After, how an error body is shown, how much of an answer is read, and how a listing
+page is parsed."""
 
 from __future__ import annotations
 
 import email.utils
 import json as jsonlib
-import math
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
 
-from reconciler.core.errors import ConfigError
+from reconciler.core.errors import ApiError, ConfigError
 from reconciler.core.urls import is_loopback
 
 
@@ -40,6 +39,27 @@ def check_transport_security(api_url: str, allow_insecure_http: bool) -> None:
             f"refusing to send the token over plain http to {parts.hostname}: use https, "
             "or pass --allow-insecure-http if you really mean it"
         )
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ("", "", -1)
+    default = 443 if parts.scheme == "https" else 80
+    return (parts.scheme, (parts.hostname or "").lower(), default if port is None else port)
+
+
+def under(url: str, api_url: str) -> bool:
+    """Whether `url` is under `api_url`: exactly its scheme, host and port, and a path under
+    its path with no ``.`` or ``..`` segment (raw or percent-encoded)."""
+    path = urlsplit(url).path
+    return (
+        _origin(url) == _origin(api_url)
+        and path.startswith(urlsplit(api_url).path)
+        and not {".", ".."} & set(unquote(path).split("/"))
+    )
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -81,30 +101,49 @@ def detail(response: httpx.Response) -> object:
         return f"non-JSON body ({kind}): {summary}"
 
 
-def result_count(response: httpx.Response) -> int | None:
-    value = response.headers.get("x-result-count")
-    return int(value) if value and value.isdigit() else None
+MIB = 1 << 20
 
 
-def last_page(response: httpx.Response) -> int:
-    """The page number of the `last` link, or, without one, a count-based estimate of 1."""
-    last = response.links.get("last", {}).get("url")
-    if not last:
-        return 1 if "next" not in response.links else pages_from_count(response)
-    page = parse_qs(urlsplit(last).query).get("page", ["1"])[0]
-    return int(page) if page.isdigit() else 1
+def receive(http: httpx.Client, request: httpx.Request, limit: int) -> httpx.Response:
+    """Send `request` and read its answer streamed, up to `limit` bytes: a larger answer is
+    an `ApiError` (not retried) and is not read further; the answer is returned whole."""
+    response = http.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(request, f"announced {int(declared) // MIB} MiB", limit)
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(request, "kept coming", limit)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=request
+    )
 
 
-def pages_from_count(response: httpx.Response) -> int:
-    total = result_count(response) or 0
-    per_page = max(len(response.json()), 1)
-    return max(1, math.ceil(total / per_page))
+def _too_large(request: httpx.Request, what: str, limit: int) -> ApiError:
+    path = request.url.path
+    return ApiError(
+        f"{request.method} {path}: the answer {what} past --max-body-mib {limit // MIB}; "
+        "not read further",
+        method=request.method,
+        path=path,
+    )
 
 
 def json_body(response: httpx.Response) -> Any:
-    """A listing page's JSON. orjson parses a 1.3 MB page of embedded EESSI trees in a third
-    of the standard library's time (the bench README has the numbers); what orjson refuses
-    and the standard library reads (NaN, integers beyond 64 bits) goes to the latter."""
+    """A listing page's JSON. orjson parses a page of embedded EESSI trees in a third of the
+    standard library's time (docs/explanation/performance.md); what orjson refuses and the
+    standard library reads (NaN, integers beyond 64 bits) goes to the latter."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:

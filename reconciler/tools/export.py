@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,14 +30,17 @@ from reconciler.core.errors import ApiError, AuthError, InputError, NotFound, Re
 from reconciler.core.fieldrules import acceptable_url, bad_character
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
+    LOADERS,
     URL_FIELDS,
     CatalogPolicy,
     DesiredState,
     Key,
     Kind,
+    LoaderPolicy,
     ObservedState,
     Record,
     catalog_key,
+    loader_for,
 )
 from reconciler.core.plan import same
 from reconciler.core.urls import public_url
@@ -79,10 +82,21 @@ def parse_selectors(values: Iterable[str] | str | None) -> list[tuple[str, str |
     return out
 
 
+def loader_of(row: Mapping[str, Any]) -> str | None:
+    """The loader that fills a live catalog row (its name and type are a loader's, and a load
+    was attempted on it), or None."""
+    pair = (str(row.get("name", "")), str(row.get("catalog_type") or DEFAULT_CATALOG_TYPE))
+    found = next((name for name, owned in LOADERS.items() if owned == pair), None)
+    if found and (row.get("last_successful_update") or row.get("last_update_attempt")):
+        return found
+    return None
+
+
 def select_catalogs(
-    client: WaldurClient, selectors: Sequence[tuple[str, str | None]]
+    client: WaldurClient, selectors: Sequence[tuple[str, str | None]], full: bool = False
 ) -> DesiredState:
-    """A desired state that declares (without pruning) the live catalogs to export."""
+    """A desired state that declares (without pruning) the live catalogs to export; those a
+    Waldur loader fills as loader catalogs (their rows only), unless `full`."""
     listing = client.list_all(Kind.CATALOG)
     if not listing.complete:
         raise ApiError(f"the catalog listing could not be read completely: {listing.reason}")
@@ -94,13 +108,27 @@ def select_catalogs(
         )
         for c in listing.items
     )
+    loaders = {
+        catalog_key(
+            str(c.get("name", "")),
+            str(c.get("version", "")),
+            str(c.get("catalog_type") or DEFAULT_CATALOG_TYPE),
+        ): found
+        for c in listing.items
+        if not full and (found := loader_of(c))
+    }
     chosen = [k for k in live if not selectors or any(_matches(k, s) for s in selectors)]
     missing = [s for s in selectors if not any(_matches(k, s) for k in live)]
     if missing:
         names = ", ".join(n + (f"@{v}" if v else "") for n, v in missing)
         have = ", ".join(f"{k.parts[0]}@{k.parts[1]}" for k in live) or "none"
         raise ReconcileError(f"no catalog matches {names} on the server (it has: {have})")
-    policies = {key: CatalogPolicy(prune=False) for key in chosen}
+    policies = {
+        key: CatalogPolicy(
+            prune=False, loader=LoaderPolicy(loaders[key]) if key in loaders else None
+        )
+        for key in chosen
+    }
     return DesiredState(policies=policies)
 
 
@@ -113,11 +141,12 @@ def read_server(
     client: WaldurClient,
     selectors: Sequence[tuple[str, str | None]],
     api_dialect: str = "auto",
+    full: bool = False,
 ) -> tuple[ObservedState, Offerings | None]:
-    """Everything under the selected catalogs, and the offerings that link them (None when
-    the token may not list offerings: the links are then left out, unmanaged); refuses an
-    incomplete read."""
-    selected = select_catalogs(client, selectors)
+    """Everything under the selected catalogs (a loader catalog's row only, unless `full`),
+    and the offerings that link them (None when the token may not list offerings: the links
+    are then left out, unmanaged); refuses an incomplete read."""
+    selected = select_catalogs(client, selectors, full)
     observed = observe(client, selected, api_dialect)
     offerings = _offerings(client)
     if offerings is not None:
@@ -184,11 +213,16 @@ def build_document(observed: ObservedState, links: bool = False) -> dict[str, An
             children.setdefault(key.parent, []).append(key)
     catalogs = []
     for cat in sorted(k for k in observed.records if k.kind is Kind.CATALOG):
-        doc = _catalog(observed.records, children, cat)
+        doc = (
+            _loader_catalog(observed.records[cat], loader_for(cat) or "")
+            if cat in observed.loads
+            else _catalog(observed.records, children, cat)
+        )
         if links:
             found = [k for k in children.get(cat, []) if k.kind is Kind.OFFERING_LINK]
             doc["offerings"] = _links(observed, found)
-            doc["packages"] = doc.pop("packages")  # packages last: the long part
+            if "packages" in doc:
+                doc["packages"] = doc.pop("packages")  # packages last: the long part
         catalogs.append(doc)
     return {"catalogs": catalogs}
 
@@ -210,6 +244,17 @@ def _links(observed: ObservedState, keys: list[Key]) -> list[dict[str, Any]]:
             }
         )
     return sorted(out, key=lambda link: str(link["offering"]))
+
+
+def _loader_catalog(record: Record, loader: str) -> dict[str, Any]:
+    """A catalog Waldur's loader fills, in the ``loader:`` form: its identity, the loader,
+    auto_update_enabled (its contents and the fields the loader sets are the loader's)."""
+    name, version, catalog_type = record.key.parts
+    doc: dict[str, Any] = {"name": name, "version": version, "catalog_type": catalog_type}
+    doc["loader"] = loader
+    if "auto_update_enabled" in record.fields:
+        doc["auto_update_enabled"] = record.fields["auto_update_enabled"]
+    return doc
 
 
 def _catalog(
@@ -308,6 +353,9 @@ def check_round_trip(
                 "express):\n" + "\n".join(f"  {p}" for p in exc.problems[:20])
             ) from None
     problems = [f"missing: {key}" for key in observed.records if key not in desired.records]
+    loaders = {k for k, p in desired.policies.items() if p.loader is not None}
+    if loaders != set(observed.loads):
+        problems.append(f"loader catalogs {sorted(map(str, loaders))} read back differently")
     problems += [f"extra: {key}" for key in desired.records if key not in observed.records]
     for key, want in desired.records.items():
         have = observed.records.get(key)
@@ -324,10 +372,14 @@ def check_round_trip(
 
 
 def export_text(
-    client: WaldurClient, selectors: Sequence[tuple[str, str | None]], api_dialect: str = "auto"
+    client: WaldurClient,
+    selectors: Sequence[tuple[str, str | None]],
+    api_dialect: str = "auto",
+    full: bool = False,
 ) -> tuple[str, ObservedState]:
-    """The exported file's text, checked to round-trip, and what was observed."""
-    observed, offerings = read_server(client, selectors, api_dialect)
+    """The exported file's text, checked to round-trip, and what was observed (a catalog a
+    Waldur loader fills in the ``loader:`` form, unless `full`)."""
+    observed, offerings = read_server(client, selectors, api_dialect, full)
     text = to_yaml(
         build_document(observed, offerings is not None), header(client.api_url, observed)
     )

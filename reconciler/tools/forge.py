@@ -14,50 +14,55 @@ The forge is the CI it runs in: GitHub when ``GITHUB_ACTIONS=true``, GitLab when
   comment when a check finds no drift.
 - **fetch-plan**: on the main branch, the plan that was reviewed: the pull/merge request this
   commit merged, the last successful plan of that request's head commit, its saved plan file.
-  No merged request, or no plan of its last commit, exits 4: nothing was reviewed, so nothing
-  is applied.
+  On GitHub only an artifact of a run of the named workflow (``--workflow``; by default the
+  workflow running this job, from ``GITHUB_WORKFLOW_REF``) for that pull request's head
+  commit counts: a workflow file added in a pull request cannot supply the plan. No merged
+  request, or no plan of its last commit, exits 4: nothing was reviewed, so nothing is
+  applied. (`reconcile apply` then applies it only if it is exactly the plan the merged files
+  give.)
 
 Tokens: GitHub ``GITHUB_TOKEN`` (or ``GH_TOKEN``; the workflow's token with
 ``pull-requests: write``, ``issues: write`` or ``actions: read`` as each job needs); GitLab
 ``GITLAB_TOKEN``, a project access token (role Reporter, scope ``api``): ``CI_JOB_TOKEN`` may
 neither write notes nor list a commit's merge requests. Tokens go only into request headers,
-and never to another host when a download is redirected (artifacts live in object storage).
+never to another host when a download is redirected (artifacts live in object storage), and
+never to another host than the API's: a ``next`` link or a path naming another scheme, host
+or port is refused before anything is sent.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
-import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 import httpx
+
+from reconciler.core.redact import redact, register
+from reconciler.tools.forgeapi import (
+    Api,
+    ForgeError,
+    NothingReviewed,
+    member_of,
+    new_client,
+    write_file,
+)
 
 MARKER = "<!-- waldur-catalog-reconciler -->"
 DRIFT_MARKER = "<!-- waldur-catalog-reconciler:drift -->"
 DRIFT_LABEL = "catalog-drift"
 #: A comment's limit is 65,536 characters on GitHub (GitLab allows 1,000,000): stay under it.
 MAX_BODY = 65_000
-TIMEOUT = 30.0
 
 
-class ForgeError(Exception):
-    """Something the forge answered or lacks; exit 1 unless `exit_code` says otherwise."""
-
-    exit_code = 1
-
-
-class NothingReviewed(ForgeError):
-    """No reviewed plan for this commit: refuse (exit 4, as a stale saved plan)."""
-
-    exit_code = 4
+def environment_marker(environment: str) -> str:
+    """The hidden marker of an environment's own plan comment (`MARKER` without one)."""
+    return f"<!-- waldur-catalog-reconciler:env={environment} -->" if environment else MARKER
 
 
 def compose(body: str, title: str, footer: str, marker: str = MARKER) -> str:
@@ -69,77 +74,6 @@ def compose(body: str, title: str, footer: str, marker: str = MARKER) -> str:
         cut = "\n\n… (cut to fit the forge's comment limit; the whole plan is in the job's log)"
         body = body[: room - len(cut)] + cut
     return head + body.rstrip("\n") + tail
-
-
-@dataclass
-class Api:
-    """A small REST client: JSON in and out, ``Link: rel="next"`` pagination (both forges)."""
-
-    base: str
-    headers: dict[str, str]
-    client: httpx.Client
-
-    def url(self, path: str) -> str:
-        return path if "://" in path else self.base.rstrip("/") + "/" + path.lstrip("/")
-
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
-        try:
-            response = self.client.request(
-                method, self.url(path), headers=self.headers, json=body, params=params or None
-            )
-        except httpx.HTTPError as exc:
-            raise ForgeError(f"{method} {self.url(path)}: {exc}") from None
-        if response.status_code >= 400:
-            raise ForgeError(
-                f"{method} {self.url(path)}: HTTP {response.status_code}: {response.text[:300]}"
-            )
-        return response
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.call("GET", path, **params).json()
-
-    def send(self, method: str, path: str, body: Any) -> Any:
-        return self.call(method, path, body).json()
-
-    def pages(self, path: str, key: str = "", **params: Any) -> Iterator[Any]:
-        """Every item of a listing: the answer's list, or its `key` (GitHub's artifacts)."""
-        url: str | None = path
-        query: dict[str, Any] = {**params, "per_page": 100}
-        for _ in range(100):  # at most 10,000 items: enough for comments, issues, artifacts
-            if url is None:
-                return
-            response = self.call("GET", url, **query)
-            data = response.json()
-            yield from data[key] if key else data
-            url = response.links.get("next", {}).get("url")
-            query = {}  # the next link carries the query
-
-    def download(self, path: str) -> bytes:
-        """GET, following redirects by hand: the token goes to the API's host only."""
-        url = self.url(path)
-        origin = urlsplit(url)[:2]
-        for _ in range(5):
-            headers = self.headers if urlsplit(url)[:2] == origin else {}
-            try:
-                response = self.client.get(url, headers=headers)
-            except httpx.HTTPError as exc:
-                raise ForgeError(f"GET {url}: {exc}") from None
-            if response.is_redirect:
-                url = urljoin(url, response.headers["location"])
-                continue
-            if response.status_code >= 400:
-                raise ForgeError(f"GET {url}: HTTP {response.status_code}")
-            return response.content
-        raise ForgeError(f"GET {path}: too many redirects")
-
-
-def _client() -> httpx.Client:
-    return httpx.Client(timeout=TIMEOUT, follow_redirects=False)
-
-
-def _write(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
 
 
 class GitHub:
@@ -178,10 +112,10 @@ class GitHub:
                 return int(found)
         raise ForgeError("not a pull request (no pull_request in the event): give --number")
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         number = self._number(number)
         for item in self.api.pages(f"repos/{self.repo}/issues/{number}/comments"):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send(
                     "PATCH", f"repos/{self.repo}/issues/comments/{item['id']}", {"body": body}
                 )
@@ -218,7 +152,7 @@ class GitHub:
             return f"closed drift issue #{number}"
         return "no drift, no drift issue open"
 
-    def fetch_plan(self, out: Path, artifact: str, member: str) -> str:
+    def fetch_plan(self, out: Path, artifact: str, member: str, workflow: str = "") -> str:
         sha = self.env.get("GITHUB_SHA", "")
         pulls = [
             p for p in self.api.get(f"repos/{self.repo}/commits/{sha}/pulls") if p.get("merged_at")
@@ -231,29 +165,66 @@ class GitHub:
             )
         pull = pulls[0]
         head = pull["head"]["sha"]
-        candidates = [
-            a
-            for a in self.api.pages(
-                f"repos/{self.repo}/actions/artifacts", "artifacts", name=artifact
-            )
-            if a.get("name") == artifact
-            and not a.get("expired")
-            and (a.get("workflow_run") or {}).get("head_sha") == head
-        ]
-        if not candidates:
+        workflow = self._workflow(workflow)
+        found = self._artifact(workflow, head, artifact)
+        if found is None:
             raise NothingReviewed(
                 f"pull request #{pull['number']} has no plan artifact '{artifact}' of its last "
-                f"commit {head[:12]} (its plan job failed, did not run, or the artifact expired); "
-                "re-plan: push to a new pull request, review its plan, merge"
+                f"commit {head[:12]} from workflow {workflow} (its plan job failed, did not "
+                "run, or the artifact expired); re-plan: push to a new pull request, review "
+                "its plan, merge"
             )
-        newest = max(candidates, key=lambda a: a.get("created_at") or "")
-        data = self.api.download(f"repos/{self.repo}/actions/artifacts/{newest['id']}/zip")
-        _write(out, _member(data, member))
-        run = (newest.get("workflow_run") or {}).get("id")
+        run, chosen = found
+        data = self.api.download(f"repos/{self.repo}/actions/artifacts/{chosen['id']}/zip")
+        write_file(out, member_of(data, member))
         return (
             f"fetched the plan reviewed in pull request #{pull['number']} "
-            f"(commit {head[:12]}, workflow run {run}) to {out}"
+            f"(commit {head[:12]}, workflow {workflow}, run {run}) to {out}"
         )
+
+    def _workflow(self, given: str) -> str:
+        """The plan's workflow file name: `given`, or this run's own (GITHUB_WORKFLOW_REF is
+        ``owner/repo/.github/workflows/FILE@ref``)."""
+        if given:
+            return given.rsplit("/", 1)[-1]
+        ref = self.env.get("GITHUB_WORKFLOW_REF", "").split("@", 1)[0]
+        if "/.github/workflows/" not in ref:
+            raise ForgeError(
+                "cannot tell which workflow made the reviewed plan (no GITHUB_WORKFLOW_REF): "
+                "give --workflow FILE"
+            )
+        return ref.rsplit("/", 1)[-1]
+
+    def _artifact(
+        self, workflow: str, head: str, artifact: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """(run id, artifact): the newest `artifact` of the newest pull-request run of
+        `workflow` for commit `head`, or None."""
+        runs = [
+            run
+            for run in self.api.pages(
+                f"repos/{self.repo}/actions/workflows/{quote(workflow, safe='')}/runs",
+                "workflow_runs",
+                head_sha=head,
+            )
+            if run.get("head_sha") == head
+            and run.get("event") in ("pull_request", "pull_request_target")
+            and str(run.get("path") or "").split("@", 1)[0].rsplit("/", 1)[-1] == workflow
+        ]
+        runs.sort(key=lambda run: run.get("created_at") or "", reverse=True)
+        for run in runs:
+            artifacts = [
+                a
+                for a in self.api.pages(
+                    f"repos/{self.repo}/actions/runs/{run['id']}/artifacts",
+                    "artifacts",
+                    name=artifact,
+                )
+                if a.get("name") == artifact and not a.get("expired")
+            ]
+            if artifacts:
+                return int(run["id"]), max(artifacts, key=lambda a: a.get("created_at") or "")
+        return None
 
 
 class GitLab:
@@ -277,13 +248,13 @@ class GitLab:
             p for p in (f"commit `{sha}`" if sha else "", f"[job]({job})" if job else "") if p
         )
 
-    def comment(self, body: str, number: int | None = None) -> str:
+    def comment(self, body: str, number: int | None = None, marker: str = MARKER) -> str:
         iid = number or int(self.env.get("CI_MERGE_REQUEST_IID") or 0)
         if not iid:
             raise ForgeError("not a merge-request pipeline (no CI_MERGE_REQUEST_IID)")
         notes = f"projects/{self.project}/merge_requests/{iid}/notes"
         for item in self.api.pages(notes):
-            if MARKER in (item.get("body") or ""):
+            if marker in (item.get("body") or ""):
                 self.api.send("PUT", f"{notes}/{item['id']}", {"body": body})
                 return f"updated the plan note on merge request !{iid}"
         self.api.send("POST", notes, {"body": body})
@@ -345,7 +316,7 @@ class GitLab:
             for found in jobs:
                 if found.get("name") == job:
                     data = self.api.download(f"{base}/jobs/{found['id']}/artifacts/{quote(member)}")
-                    _write(out, data)
+                    write_file(out, data)
                     return (
                         f"fetched the plan reviewed in merge request !{mr['iid']} "
                         f"(commit {head[:12]}, job {found['id']}) to {out}"
@@ -357,27 +328,16 @@ class GitLab:
         )
 
 
-def _member(data: bytes, name: str) -> bytes:
-    """The file `name` (or the only file) of a zip archive."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-            chosen = next((n for n in names if Path(n).name == Path(name).name), None)
-            if chosen is None and len(names) == 1:
-                chosen = names[0]
-            if chosen is None:
-                raise ForgeError(f"the artifact holds no {name} (it holds {', '.join(names)})")
-            return archive.read(chosen)
-    except zipfile.BadZipFile:
-        raise ForgeError("the artifact is not a zip archive") from None
-
-
 def forge_from_environ(environ: Mapping[str, str], client: httpx.Client) -> GitHub | GitLab:
     if environ.get("GITHUB_ACTIONS") == "true":
         return GitHub(environ, client)
     if environ.get("GITLAB_CI") == "true":
         return GitLab(environ, client)
     raise ForgeError("neither GitHub Actions (GITHUB_ACTIONS) nor GitLab CI (GITLAB_CI)")
+
+
+#: The tokens a forge job may hold.
+_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "WALDUR_API_TOKEN")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -391,6 +351,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog: plan")
     p.add_argument("--number", type=int, help="the pull/merge request (default: this CI's)")
+    p.add_argument(
+        "--environment", default="", help="one comment per environment: this one's (--env NAME)"
+    )
     p = sub.add_parser("drift-issue", help="open, update or close the drift issue")
     p.add_argument("--body-file", type=Path, required=True)
     p.add_argument("--title", default="Waldur software catalog drifted from Git")
@@ -398,6 +361,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch-plan", help="download the plan reviewed in the merged request")
     p.add_argument("--out", type=Path, default=Path("plan.json"))
     p.add_argument("--artifact", default="reconcile-plan", help="GitHub: the artifact's name")
+    p.add_argument(
+        "--workflow",
+        default="",
+        help="GitHub: the file name of the workflow whose pull-request run made the plan "
+        "(default: the workflow running this job)",
+    )
     p.add_argument("--job", default="catalog-plan", help="GitLab: the plan job's name")
     p.add_argument("--path", default="plan.json", help="the plan file inside the artifacts")
     return parser
@@ -405,25 +374,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], environ: Mapping[str, str]) -> str:
     args = _parser().parse_args(argv)
-    with _client() as client:
+    with new_client() as client:
         forge = forge_from_environ(environ, client)
         if args.command == "fetch-plan":
-            which = args.artifact if isinstance(forge, GitHub) else args.job
-            return forge.fetch_plan(args.out, which, args.path)
-        body = args.body_file.read_text(encoding="utf-8")
+            if isinstance(forge, GitHub):
+                return forge.fetch_plan(args.out, args.artifact, args.path, args.workflow)
+            return forge.fetch_plan(args.out, args.job, args.path)
+        body = redact(args.body_file.read_text(encoding="utf-8"))
         if args.command == "comment":
             if not forge.token:
                 return f"warning: no {forge.name} token: the plan is in the job's log only"
-            return forge.comment(compose(body, args.title, forge.footer()), args.number)
+            marker = environment_marker(args.environment)
+            title = f"{args.title} ({args.environment})" if args.environment else args.title
+            return forge.comment(compose(body, title, forge.footer(), marker), args.number, marker)
         text = compose(body, args.title, forge.footer(), DRIFT_MARKER)
         return forge.drift_issue(text, args.title, args.drifted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in _SECRETS:  # masked in the comment posted and in everything printed
+        register(os.environ.get(name))
     try:
-        sys.stdout.write(run(sys.argv[1:] if argv is None else argv, os.environ) + "\n")
+        sys.stdout.write(redact(run(sys.argv[1:] if argv is None else argv, os.environ)) + "\n")
     except ForgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
         return exc.exit_code
     return 0
 

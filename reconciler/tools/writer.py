@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import yaml
 
 from reconciler.core.errors import ConfigError
+from reconciler.core.redact import redact
 
 SCHEMA_HINT = [
     "Editor completion and checking: `reconcile schema > catalog.schema.json`, then point",
@@ -63,7 +64,9 @@ def to_yaml(doc: Any, header: list[str] | None = None) -> str:
 
 
 def write_text(text: str, target: Path | None, stdout: TextIO | None = None) -> None:
-    """Write `text` to `target` atomically, or to `stdout` when `target` is None or ``-``."""
+    """Write `text` to `target` atomically, or to `stdout` when `target` is None or ``-``;
+    every secret in force masked (URLs are data here: their userinfo is kept)."""
+    text = redact(text, userinfo=False)
     if target is None or str(target) == "-":
         out = stdout or sys.stdout
         out.write(text)

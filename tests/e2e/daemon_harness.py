@@ -49,6 +49,9 @@ class DaemonProcess:
                 "RECONCILE_RETRY_BACKOFF": "0.05",
                 "RECONCILE_MAX_ATTEMPTS": "2",
                 "RECONCILE_LOCK_DIR": "/tmp",
+                # a run's deadline is the interval by default: 1 s intervals here are about
+                # scheduling, and a loaded test machine must not turn them into deadlines
+                "RECONCILE_RUN_TIMEOUT": "120",
                 **(env or {}),
             }
         )

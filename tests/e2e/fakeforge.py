@@ -40,6 +40,8 @@ class State:
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commit → PRs
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # workflow runs
+    next_base: str = ""  # another origin for `next` links (a hostile forge)
     blobs: dict[int, bytes] = field(default_factory=dict)
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # MR → notes
     mrs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commit → MRs
@@ -118,7 +120,7 @@ class FakeForge:
         if page * per_page < len(items):
             rest = {**query, "page": str(page + 1)}
             link = "&".join(f"{k}={v}" for k, v in rest.items())
-            headers["Link"] = f'<{self.base}{path}?{link}>; rel="next"'
+            headers["Link"] = f'<{self.state.next_base or self.base}{path}?{link}>; rel="next"'
         return 200, chunk, headers
 
     def route(self, method: str, path: str, query: dict[str, str], body: Any, headers: Any):
@@ -177,6 +179,24 @@ class FakeForge:
         if rest == "actions/artifacts":
             found = [a for a in s.artifacts if a["name"] == query.get("name", a["name"])]
             page = self._page(found[::-1], path, query)  # newest first
+            return page[0], {"total_count": len(found), "artifacts": page[1]}, page[2]
+        if m := re.fullmatch(r"actions/workflows/([^/]+)/runs", rest):
+            found = [
+                r
+                for r in s.runs
+                if r["path"].rsplit("/", 1)[-1] == m.group(1)
+                and r["head_sha"] == query.get("head_sha", r["head_sha"])
+            ]
+            page = self._page(found[::-1], path, query)
+            return page[0], {"total_count": len(found), "workflow_runs": page[1]}, page[2]
+        if m := re.fullmatch(r"actions/runs/(\d+)/artifacts", rest):
+            found = [
+                a
+                for a in s.artifacts
+                if a["workflow_run"]["id"] == int(m.group(1))
+                and a["name"] == query.get("name", a["name"])
+            ]
+            page = self._page(found[::-1], path, query)
             return page[0], {"total_count": len(found), "artifacts": page[1]}, page[2]
         if m := re.fullmatch(r"actions/artifacts/(\d+)/zip", rest):
             location = f"http://localhost:{self.port}/blob/{m.group(1)}"
@@ -251,3 +271,34 @@ class FakeForge:
             item["notes"].append(body["body"])
             return 201, {"id": s.new_id(), "body": body["body"]}, json_h
         return 404, {"message": "404 Not Found"}, json_h
+
+
+WORKFLOW = ".github/workflows/catalog.yml"
+
+
+def upload(forge: FakeForge, data: bytes, head_sha: str, workflow: str = WORKFLOW) -> int:
+    """A pull-request run of `workflow` for `head_sha` that uploaded `data` as the plan
+    artifact (what actions/upload-artifact does); its run id."""
+    state = forge.state
+    run_id, artifact_id = state.new_id(), state.new_id()
+    stamp = f"2026-01-01T00:{artifact_id // 60 % 60:02d}:{artifact_id % 60:02d}Z"
+    state.runs.append(
+        {
+            "id": run_id,
+            "path": workflow,
+            "event": "pull_request",
+            "head_sha": head_sha,
+            "created_at": stamp,
+        }
+    )
+    state.blobs[artifact_id] = zip_of("plan.json", data)
+    state.artifacts.append(
+        {
+            "id": artifact_id,
+            "name": "reconcile-plan",
+            "expired": False,
+            "created_at": stamp,
+            "workflow_run": {"id": run_id, "head_sha": head_sha},
+        }
+    )
+    return run_id

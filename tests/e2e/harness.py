@@ -52,8 +52,9 @@ def reconcile(
     env: dict[str, str] | None = None,
     timeout: float = 600,
     api_url: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `reconcile` command against `sim` and capture its output."""
+    """Run the installed `reconcile` command against `sim` (in `cwd`) and capture its output."""
     full_env = cli_env(sim, token, env, api_url)
     return subprocess.run(
         [RECONCILE, *args],
@@ -62,6 +63,7 @@ def reconcile(
         text=True,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 

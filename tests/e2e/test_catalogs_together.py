@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.remote.client import PAGE_SIZE
+from reconciler.remote.listing import PAGE_SIZE
 from waldur_sim.launcher import SimProcess
 
 from .harness import reconcile, sim_stats, write_yaml

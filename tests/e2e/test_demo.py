@@ -30,5 +30,12 @@ def test_the_demo_applies_the_example_and_ends_in_no_changes():
     assert "Plan: 70 to create, 0 to update, 0 to delete." in first
     assert "+ link EESSI 2025.06 → HPC cluster A" in first  # offerings.yaml's links
     assert "Apply: 70 done, 0 failed, 0 skipped, 0 not attempted." in applied
+    again = again.split("== Loader catalog")[0]
     assert "No changes." in again and "(exit code 0)" in again
+    loader_plan, loader_apply, loader_again = out.split("== Loader catalog, ")[1:]
+    assert "Plan: 2 to create, 0 to update, 0 to delete, 1 to load." in loader_plan
+    assert "↻ load EESSI 2023.06" in loader_apply
+    assert "[done: loaded: 654 packages, 1,200 versions, 16,751 targets]" in loader_apply
+    assert "+ link EESSI 2023.06 → HPC cluster A" in loader_apply
+    assert "No changes." in loader_again and "(exit code 0)" in loader_again
     assert out.rstrip().endswith("now match examples/.")

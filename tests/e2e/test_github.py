@@ -19,7 +19,7 @@ import yaml
 
 from tests.ci_files import action_env, action_step, outputs
 
-from .fakeforge import GITHUB_TOKEN, FakeForge, zip_of
+from .fakeforge import GITHUB_TOKEN, WORKFLOW, FakeForge, upload
 from .harness import (
     ROOT,
     cli_env,
@@ -213,6 +213,7 @@ class Runner:
                 "GITHUB_API_URL": self.forge.base,
                 "GITHUB_SERVER_URL": "https://github.example",
                 "GITHUB_RUN_ID": str(1000 + self.runs),
+                "GITHUB_WORKFLOW_REF": f"{self.forge.state.repo}/{WORKFLOW}@refs/heads/main",
                 "GITHUB_SHA": sha,
                 "WALDUR_API_TOKEN": token or self.server.staff_token,
                 "RECONCILE_LOCK_DIR": str(job),
@@ -238,21 +239,10 @@ class Runner:
         summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
         return done, outputs(Path(env["GITHUB_OUTPUT"])), summary
 
-    def upload(self, plan_file: str, head_sha: str) -> None:
-        """What actions/upload-artifact does with the plan: an artifact of this run."""
-        state = self.forge.state
-        artifact_id = state.new_id()
-        data = (self.workspace / plan_file).read_bytes()
-        state.blobs[artifact_id] = zip_of(Path(plan_file).name, data)
-        state.artifacts.append(
-            {
-                "id": artifact_id,
-                "name": "reconcile-plan",
-                "expired": False,
-                "created_at": f"2026-01-01T00:00:{artifact_id % 60:02d}Z",
-                "workflow_run": {"id": 1000 + self.runs, "head_sha": head_sha},
-            }
-        )
+    def upload(self, plan_file: str, head_sha: str, workflow: str = WORKFLOW) -> None:
+        """What actions/upload-artifact does with the plan: an artifact of this pull-request
+        run of `workflow`."""
+        upload(self.forge, (self.workspace / plan_file).read_bytes(), head_sha, workflow)
 
     def merge(self, head_sha: str, merge_sha: str) -> None:
         self.forge.state.pulls[merge_sha] = [
@@ -375,3 +365,23 @@ def test_a_plan_that_fails_comments_the_error_and_keeps_no_plan(sim, tmp_path):
         assert "reconcile plan failed (exit 1)" in comment["body"]
         assert "catalog/bad.yaml:3: catalogs[0].version" in comment["body"]
         assert "::error" not in comment["body"]
+
+
+def test_the_drift_check_counts_a_newer_loader_version_when_asked(sim, tmp_path):
+    server = sim("--dialect", "current", "--load-seconds", "0.2")
+    with FakeForge() as forge:
+        runner = Runner(tmp_path, server, forge)
+        (runner.workspace / "catalog" / "targets.yaml").unlink()
+        loaders = runner.workspace / "catalog" / "loaders.yaml"
+        eessi = {"name": "EESSI", "version": "2023.06", "loader": "eessi"}
+        loaders.write_text(yaml.safe_dump({"catalogs": [eessi]}))
+        assert reconcile(server, "apply", "-f", str(loaders)).returncode == 0
+
+        done, out, _ = runner.run({"mode": "drift"}, "", MERGE)
+        assert done.returncode == 0 and out["drift"] == "false", done.stderr
+        done, out, _ = runner.run({"mode": "drift", "loader-updates": "true"}, "", MERGE)
+        assert done.returncode == 0, done.stderr
+        assert out["drift"] == "true"
+        (issue,) = forge.state.issues
+        assert "### Waldur's catalog loaders" in issue["body"]
+        assert "Update available (EESSI 2025.06)" in issue["body"]

@@ -86,7 +86,7 @@ def test_every_catalog_without_files_and_the_options(sim, tmp_path):
     done = reconcile(server, "report", "--catalog", "Spack@0.22", "--out", str(out))
     assert done.returncode == 0, done.stderr
     text = out.read_text()
-    assert "## Spack 0.22 \\[source\\_package\\]" in text and "EESSI" not in text
+    assert "## Spack 0.22 \\[source_package\\]" in text and "EESSI" not in text
     assert "| **zlib** 1.3 | ✓ |" in text
     assert done.stderr == f"Wrote the markdown coverage report of 1 catalog(s) to {out}.\n"
 

@@ -128,7 +128,7 @@ def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
     assert doc["result"]["interrupted"] is True
     statuses = {c["status"] for c in doc["changes"]}
     assert {"done", "not_attempted"} <= statuses
-    assert "stopping after the changes in flight" in err
+    assert "stopping; writes in flight finish first" in err
     done_targets = sum(1 for c in doc["changes"] if c["kind"] == "target" and c["status"] == "done")
     assert count_kinds(server_tree(server.api_url))["target"] == done_targets  # report = truth
     assert reconcile(server, "-f", str(desired)).returncode == 0

@@ -53,7 +53,7 @@ def test_a_touched_object_changed_on_the_server_refuses_and_writes_nothing(sim, 
     before, writes_before = server_tree(server.api_url), writes(sim_stats(server))
     done = reconcile(server, "apply", str(saved), token=CANARY)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert "no longer holds, so nothing was written" in done.stderr
+    assert "the plan file does not match the plan its files give: re-plan" in done.stderr
     assert "GROMACS: description was" in done.stderr and "'Edited in the web UI.'" in done.stderr
     assert server_tree(server.api_url) == before
     assert writes(sim_stats(server)) == writes_before
@@ -79,7 +79,6 @@ def test_an_unchanged_plan_is_applied_exactly_then_nothing_is_left(sim, tmp_path
     assert {c["action"]: c["observed"] for c in document["changes"]}["create"] == "absent"
     assert CANARY not in saved.read_text() + shown.stdout + shown.stderr
 
-    patch_package(server, "Python", description="Drift the plan does not touch.")
     done = reconcile(
         server, "apply", str(saved), "-o", "markdown", "--progress", "lines", token=CANARY
     )
@@ -88,10 +87,24 @@ def test_an_unchanged_plan_is_applied_exactly_then_nothing_is_left(sim, tmp_path
     assert "**Apply: 8 done, 0 failed, 0 skipped, 0 not attempted.**" in done.stdout
     assert "<details><summary>GROMACS: +0 ~1 -0</summary>" in done.stdout
     assert "apply: 8 changes to make" in done.stderr and "8/8 changes (100%)" in done.stderr
-    left = plan_json(server, desired)  # exactly the saved plan was applied, not a fresh one
-    assert left["summary"] == {"create": 0, "update": 1, "delete": 0, "not_applicable": 0}
-    assert left["changes"][0]["key"]["package"] == "Python"
+    left = plan_json(server, desired)
+    assert left["summary"] == {"create": 0, "update": 0, "delete": 0, "not_applicable": 0}
     assert CANARY not in done.stdout + done.stderr
+
+
+def test_drift_the_plan_does_not_touch_still_refuses_it(sim, tmp_path):
+    """The recomputed plan would hold one more update: not the reviewed plan, so re-plan."""
+    server = sim()
+    assert reconcile(server, "-f", str(EXAMPLE)).returncode == 0
+    desired, saved = edited(tmp_path), tmp_path / "plan.json"
+    save_plan(server, desired, saved)
+    patch_package(server, "Python", description="Drift the plan does not touch.")
+    writes_before = writes(sim_stats(server))
+    done = reconcile(server, "apply", str(saved))
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "the plan file does not match the plan its files give: re-plan" in done.stderr
+    assert "the files give update package EESSI/2023.06/binary_runtime/Python" in done.stderr
+    assert writes(sim_stats(server)) == writes_before
 
 
 def test_changed_files_another_server_and_wrong_arguments_are_refused(sim, tmp_path):

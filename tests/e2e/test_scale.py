@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from reconciler.core.model import Kind
-from reconciler.remote.client import PAGE_SIZE, ClientConfig, WaldurClient
+from reconciler.remote.client import ClientConfig, WaldurClient
+from reconciler.remote.listing import PAGE_SIZE
 from waldur_sim.launcher import SimProcess
 
 from .harness import reconcile, server_tree, sim_stats, write_yaml, writes

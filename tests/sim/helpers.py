@@ -120,3 +120,20 @@ class Api:
 
 def names(items: list[dict[str, Any]], field: str = "name") -> list[str]:
     return [item[field] for item in items]
+
+
+#: SQL that turns a fresh database into what waldur-sim with schema version 3 wrote (before it
+#: kept loader times, version 4, and stored what upstream's loaders store, version 5), for the
+#: upgrade tests.
+AS_SCHEMA_3 = "DROP TABLE package_parent; " + "".join(
+    f"ALTER TABLE {table} DROP COLUMN {column};"
+    for table, column in (
+        ("package", "categories"),
+        ("package", "licenses"),
+        ("package", "maintainers"),
+        ("version", "dependencies"),
+        ("version", "metadata"),
+        ("catalog", "last_update_attempt"),
+        ("catalog", "last_successful_update"),
+    )
+)

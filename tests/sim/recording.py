@@ -10,9 +10,9 @@ recording made up (`0123…`) are sent as they are.
 
 Differences kept on purpose, removed from the recorded bodies before comparing:
 - names the sim gives its organisations and category ("Sim Provider", "Other Provider",
-  "HPC") instead of the recording's ("Peer Provider Org", "Peer Other Org", "Peer HPC");
-- the `metadata`/`module` upstream's ORM wrote into the recorded version (the sim has no
-  loaders, see `test_recorded_bodies.py`).
+  "HPC") instead of the recording's ("Peer Provider Org", "Peer Other Org", "Peer HPC").
+The version and targets upstream's ORM wrote (its `metadata` included) are written through the
+sim's writable API (`LOADER_METADATA`).
 
 Not replayed here: 07 and 83 (compared in `test_recorded_bodies.py`), 38 and 71 to 73 (the
 public offerings endpoint and `discover` are not served), 97 to 108, 115 and 116 (compared in
@@ -44,9 +44,21 @@ from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
 from waldur_sim.launcher import SimProcess
 from waldur_sim.offering_render import CATEGORY_TITLE
 
+#: The `metadata` upstream's ORM wrote into the recorded version (samples 74 and 80).
+LOADER_METADATA = {"module": {"module_name": "GROMACS", "module_version": "2024.1-foss-2023b"}}
 OFFERING_A = "Peer HPC cluster"
 OFFERING_B = "Other HPC cluster"
-SIM_ARGS = ("--dialect", "current", "--offering", OFFERING_A, "--other-offering", OFFERING_B)
+#: The recorded server: the current dialect, as the build the samples came from (builds.py).
+SIM_ARGS = (
+    "--dialect",
+    "current",
+    "--upstream-build",
+    "004c5322",
+    "--offering",
+    OFFERING_A,
+    "--other-offering",
+    OFFERING_B,
+)
 SKIPPED = {7, 38, 71, 72, 73, 83, *range(97, 109), 115, 116}
 SEQUENCE = tuple(n for n in range(1, 122) if n not in SKIPPED)
 CATALOG_SETUP = (1, 3, 4, 5, 6)
@@ -126,7 +138,12 @@ def _loader_objects(recording: Recording, ids: dict[str, Any], package: dict[str
     """The version and targets upstream's ORM wrote for the recording (`ids.json`), written
     through the sim's API."""
     api = Api(recording.sim)
-    version = api.version(package, version="2024.1", module_version="2024.1-foss-2023b")
+    version = api.version(
+        package,
+        version="2024.1",
+        module_version="2024.1-foss-2023b",
+        metadata=LOADER_METADATA,
+    )
     recording.ids[ids["version"]] = version["uuid"]
     for target in ids["targets"]:
         family, micro = target["family"], target["micro"]
@@ -146,7 +163,7 @@ def _loader_objects(recording: Recording, ids: dict[str, Any], package: dict[str
 
 
 def expected(data: Any) -> Any:
-    """A recorded body as the sim answers it: its names, no loader metadata."""
+    """A recorded body as the sim answers it: its names."""
     if isinstance(data, list):
         return [expected(item) for item in data]
     if not isinstance(data, dict):
@@ -156,10 +173,6 @@ def expected(data: Any) -> Any:
         value = body.get(key)
         if isinstance(value, str) and value in names:
             body[key] = names[value]
-    if "module_version" in body and "module" in body:  # a version: nothing from loaders
-        body["module"] = {}
-        if "metadata" in body:
-            body["metadata"] = {}
     return body
 
 

@@ -24,7 +24,7 @@ ADD_SAMPLES = tuple(range(9, 29))
 UPDATE_SAMPLES = tuple(range(46, 60))
 REMOVE_SAMPLES = (84, 85, 86, 87, 89, 91, 92, 93, 95, 96)
 CATALOG_DELETE_SAMPLES = (118, 121)
-OFFERING_UUID_SAMPLES = (75, 76, 77, 78, 79, 81, 82)  # 74 and 80 below: loader metadata
+OFFERING_UUID_SAMPLES = (74, 75, 76, 77, 78, 79, 80, 81, 82)
 NO_LINK = {"error": "Software catalog association not found"}
 
 
@@ -36,7 +36,7 @@ def test_link_actions_answer_as_recorded(recording: Recording, number: int) -> N
     assert_as_recorded(load(number), recording.answers[number], recording.sim.base_url)
 
 
-@pytest.mark.parametrize("number", [74, 80, *OFFERING_UUID_SAMPLES])
+@pytest.mark.parametrize("number", OFFERING_UUID_SAMPLES)
 def test_the_offering_uuid_filter_answers_as_recorded(recording: Recording, number: int) -> None:
     """The linked catalogs' objects; the links' CPU lists are not applied (79: a package built
     for neoverse_v1 is listed for an offering that enabled other microarchitectures)."""

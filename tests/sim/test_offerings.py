@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sim.helpers import NOT_PROVIDED, UUID_RE, Api, unique
+from tests.sim.helpers import AS_SCHEMA_3, NOT_PROVIDED, UUID_RE, Api, unique
 from tests.sim.recording import OFFERING_A, OFFERING_B, Recording, assert_as_recorded
 from tests.sim.samples import load
 from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
 from waldur_sim.launcher import SimProcess, SimProcessError
+from waldur_sim.schema import SCHEMA_VERSION
 from waldur_sim.server import main
 
 #: Offering lists and details: before any link (08), after the links were added (29 to 45),
@@ -275,13 +276,14 @@ def test_a_version_2_database_is_upgraded_in_place(tmp_path: Path) -> None:
         api.close()
     with sqlite3.connect(db) as conn:  # what waldur-sim with schema version 2 wrote
         conn.executescript(
-            "DROP TABLE offering_catalog; DROP TABLE offering; PRAGMA user_version = 2;"
+            f"DROP TABLE offering_catalog; DROP TABLE offering; {AS_SCHEMA_3}"
+            "PRAGMA user_version = 2;"
         )
     with SimProcess("--offering", "HPC", db=db) as sim:
         assert [o["name"] for o in listed(sim).json()] == ["HPC"]
         assert Api(sim).get(Api(sim).detail("catalog", catalog["uuid"]))["name"] == catalog["name"]
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_offering_requests_are_counted_and_faulted_as_kind_offering() -> None:

@@ -200,9 +200,26 @@ def test_read_only_kinds_in_the_legacy_profile(legacy_readonly: SimProcess) -> N
 # -- current without --read-only-kinds: what the sim accepts -----------------------------------
 
 
+#: What upstream's loaders store, which the writable current profile lets a client write.
+LOADER_FIELDS = {
+    "package": ("categories", "licenses", "maintainers", "parent_softwares"),
+    "version": ("dependencies", "metadata"),
+}
+
+
+def writable(info: dict[str, Any]) -> dict[str, Any]:
+    """A recorded read-only field as the sim describes it writable (a relation without the
+    nested serializer's `child`)."""
+    info = info | {"read_only": False}
+    if info["type"] == "field":
+        info.pop("child", None)
+    return info
+
+
 def test_current_versions_and_targets_are_writable(current_api: Api) -> None:
     """The recorded read-only description, with the model's writable fields as upstream's nested
-    serializers describe them (sample 100) and the parent link the sim needs."""
+    serializers describe them (sample 100), what upstream's loaders store, and the parent link
+    the sim needs."""
     nested_version = recorded_fields("package")["versions"]["child"]["children"]
     nested_target = nested_version["targets"]["child"]["children"]
     for kind, parent, nested in (
@@ -215,16 +232,28 @@ def test_current_versions_and_targets_are_writable(current_api: Api) -> None:
                 info = nested[name]
                 if name == "target_name":  # in the unique-together key, no default
                     info = info | {"required": True}
+            elif name in LOADER_FIELDS.get(kind, ()):
+                info = writable(info)
             expected[name] = info
             if name == "modified":
                 expected[parent] = link(parent.capitalize())
         assert list(post_fields(current_api.sim, kind).items()) == list(expected.items())
 
 
-def test_current_catalogs_and_packages_are_as_recorded(current_api: Api) -> None:
-    for kind in ("catalog", "package"):
-        fields = post_fields(current_api.sim, kind)
-        assert list(fields.items()) == list(recorded_fields(kind).items())
+def test_current_catalogs_are_as_recorded(current_api: Api) -> None:
+    fields = post_fields(current_api.sim, "catalog")
+    assert list(fields.items()) == list(recorded_fields("catalog").items())
+
+
+def test_current_packages_are_as_recorded_with_the_loader_fields_writable(
+    current_api: Api,
+) -> None:
+    recorded = recorded_fields("package")
+    expected = {
+        name: writable(info) if name in LOADER_FIELDS["package"] else info
+        for name, info in recorded.items()
+    }
+    assert list(post_fields(current_api.sim, "package").items()) == list(expected.items())
 
 
 # -- the published description is the truth ---------------------------------------------------

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.sim.helpers import Api
+from tests.sim.helpers import AS_SCHEMA_3, Api
 from waldur_sim.launcher import SimProcess
 from waldur_sim.store import SCHEMA_VERSION, Store
 
@@ -34,7 +34,7 @@ def test_a_database_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
     Store(db).close()
     with sqlite3.connect(db) as conn:  # what waldur-sim wrote before the column existed
         conn.executescript(
-            "DROP TABLE offering_catalog; DROP TABLE offering;"  # schema version 3
+            f"{AS_SCHEMA_3} DROP TABLE offering_catalog; DROP TABLE offering;"  # version 3
             "ALTER TABLE catalog DROP COLUMN update_errors; PRAGMA user_version = 1;"
             "INSERT INTO catalog (uuid, created, modified, name, version, catalog_type,"
             " source_url, description, metadata, auto_update_enabled) VALUES ("

@@ -259,3 +259,49 @@ def test_against_the_recorded_profile(recorded_sim: SimProcess) -> None:
             with pytest.raises(errors.UnexpectedStatus) as raised:
                 create.sync_detailed(client=client)
             assert raised.value.status_code == 500
+
+
+def test_what_upstream_loaders_store_parses(
+    current: tuple[SimProcess, AuthenticatedClient], tree: dict[str, Any]
+) -> None:
+    """A package with a parent, categories and licenses, and a version with full metadata
+    (written through the writable profile) parse; the client's own filters find them."""
+    sim, client = current
+    headers = {"Authorization": f"Token {sim.staff_token}"}
+    http = client.get_httpx_client()
+    body = {
+        "catalog": tree["catalog"].url,
+        "name": unique("numpy"),
+        "is_extension": True,
+        "categories": ["math"],
+        "licenses": ["BSD-3-Clause"],
+        "maintainers": ["someone"],
+        "parent_softwares": [tree["package"].url],
+    }
+    created = http.post("/api/marketplace-software-packages/", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    metadata = {
+        "module": {"module_name": "numpy", "module_version": "1.26.0"},
+        "required_modules": [{"module_name": "Python", "module_version": "3.11"}],
+        "extensions": [{"type": "python", "name": "cython", "version": "3.0"}],
+        "toolchain": {"name": "foss", "version": "2023b"},
+        "toolchain_families_compatibility": ["2023b_foss"],
+    }
+    body = {"package": created.json()["url"], "version": "1.26.0", "metadata": metadata}
+    body |= {"dependencies": {"build": ["cmake"], "run": ["Python"]}}
+    assert http.post("/api/marketplace-software-versions/", json=body, headers=headers)
+    extension = parsed(packages_retrieve.sync_detailed(uuid=created.json()["uuid"], client=client))
+    (parent,) = extension.parent_softwares
+    assert (parent.uuid, parent.name, parent.versions) == (
+        tree["package"].uuid,
+        "GROMACS",
+        ["2024.1"],
+    )
+    (embedded,) = extension.versions
+    assert (embedded.toolchain.name, embedded.toolchain.version) == ("foss", "2023b")
+    found = parsed(packages_list.sync_detailed(client=client, has_gpu=False, category="math"))
+    assert [p.uuid for p in found] == [extension.uuid]
+    gromacs = parsed(packages_retrieve.sync_detailed(uuid=tree["package"].uuid, client=client))
+    assert (gromacs.extension_count, [e.name for e in gromacs.extensions]) == (1, [extension.name])
+    versions = parsed(versions_list.sync_detailed(client=client, toolchain_name="foss"))
+    assert [v.version for v in versions] == ["1.26.0"]

@@ -165,3 +165,77 @@ def test_listing_that_changes_midway_is_read_again_then_marked_incomplete():
     listing = client.list_all(Kind.TARGET)
     assert not listing.complete and "count" in listing.reason
     assert listing.requests == 9  # three attempts of three pages
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example/api/marketplace-software-packages/",
+        "https://127.0.0.1:9/api/marketplace-software-packages/",  # another scheme
+        "http://127.0.0.1:10/api/marketplace-software-packages/",  # another port
+        "http://127.0.0.1:9/other/marketplace-software-packages/",  # outside the path
+        "http://127.0.0.1:9/api/../admin/",
+        "http://127.0.0.1:9/api/%2e%2e/admin/",
+    ],
+)
+def test_a_url_outside_the_api_url_is_refused_unsent(url):
+    client, seen = client_for(lambda r, n: httpx.Response(200, json={}))
+    with pytest.raises(ApiError, match="is not under the configured API URL"):
+        client.patch(url, {"description": "x"})
+    assert seen == []
+    client.patch("http://127.0.0.1:9/api/marketplace-software-packages/ab/", {})
+    assert len(seen) == 1
+
+
+def test_object_urls_are_built_from_uuids_only():
+    client, _ = client_for(lambda r, n: httpx.Response(200, json={}))
+    uuid = "0123456789abcdef0123456789ABCDEF"
+    assert client.detail_url(Kind.PACKAGE, uuid) == (
+        "http://127.0.0.1:9/api/marketplace-software-packages/0123456789abcdef0123456789abcdef/"
+    )
+    for bad in ("../users/1", "x" * 32, "", "None"):
+        with pytest.raises(ApiError, match="malformed uuid"):
+            client.detail_url(Kind.PACKAGE, bad)
+
+
+def _listing(items: list[dict], headers: dict[str, str]):
+    return lambda r, n: httpx.Response(200, json=items, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("items", "headers", "message"),
+    [
+        ([{"uuid": "a"}] * 301, {"X-Result-Count": "301"}, "a page of 301 items, but 300"),
+        ([], {"X-Result-Count": "5"}, "X-Result-Count 5, but the first page is empty"),
+        (
+            [{"uuid": "a"}],
+            {"X-Result-Count": "1", "Link": '<http://127.0.0.1:9/api/x/?page=7>; rel="last"'},
+            'a "last" link to page 7, but X-Result-Count 1 fits on the first page',
+        ),
+        ([{"uuid": "a"}], {"X-Result-Count": "2000000"}, "more than --max-list-objects"),
+        ({"detail": "x"}, {}, "something else than a list of objects"),
+    ],
+)
+def test_a_listing_that_cannot_be_true_is_refused_after_one_request(items, headers, message):
+    client, seen = client_for(_listing(items, headers))
+    with pytest.raises(ApiError, match=message):
+        client.list_all(Kind.PACKAGE)
+    assert len(seen) == 1
+
+
+def test_a_later_page_larger_than_the_first_is_refused():
+    def handler(request, n):
+        page = int(request.url.params.get("page", 1))
+        items = [{"uuid": f"{page}-{i}"} for i in range(10 if page == 1 else 11)]
+        return httpx.Response(200, json=items, headers={"X-Result-Count": "20"})
+
+    client, _ = client_for(handler)
+    with pytest.raises(ApiError, match="page 2 holds 11 items, pages hold 10"):
+        client.list_all(Kind.PACKAGE)
+
+
+def test_answers_past_the_size_cap_are_refused():
+    client, _ = client_for(lambda r, n: httpx.Response(200, content=b"[" + b" " * 2000 + b"]"))
+    client.config = ClientConfig(api_url=client.config.api_url, max_body_bytes=1000)
+    with pytest.raises(ApiError, match="past --max-body-mib"):
+        client.get_json(client.collection_url(Kind.CATALOG))

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from reconciler.settings import OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
@@ -24,7 +26,7 @@ BIN = Path(sys.executable).parent
 
 
 def test_there_is_something_to_check():
-    assert len(YAML_FILES) >= 8 and len(MANIFESTS) >= 4 and len(UNITS) == 3
+    assert len(YAML_FILES) >= 8 and len(MANIFESTS) >= 4 and len(UNITS) == 4
 
 
 @pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(DEPLOY)))
@@ -197,3 +199,86 @@ def test_make_lint_runs_the_ecosystems_linters_on_every_pipeline_file():
         assert needle in lint_ci, needle
     assert re.search(r"^test: .*lint-ci", makefile, re.M)
     assert re.search(r"^lint: .*lint-ci", makefile, re.M)
+
+
+GITOPS = DEPLOY / "kubernetes" / "gitops"
+KNOWN_ENV = {o.env for o in OPTIONS.values()} | {"XDG_CACHE_HOME", "WALDUR_API_TOKEN_FILE"}
+
+
+def kustomize(directory: Path) -> list[dict]:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl renders the overlays (kubectl kustomize); install kubectl"
+    done = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_gitops_overlay_renders_a_valid_daemon_of_its_environment(environment):
+    docs = kustomize(GITOPS / environment)
+    for doc in docs:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == f"waldur-catalog-reconciler-{environment}"
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector["app.kubernetes.io/instance"] == environment
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert len(env) == len(container["env"]), "a variable is set twice"
+    assert env["RECONCILE_ENV"]["value"] == environment
+    assert env["RECONCILE_GIT_URL"]["value"].startswith("https://")
+    token = f"WALDUR_{environment.upper()}_TOKEN"
+    assert "secretKeyRef" in env[token]["valueFrom"]
+    unknown = {name for name in env if name.startswith("RECONCILE_") and name not in KNOWN_ENV}
+    assert not unknown, f"variables the reconciler does not read: {unknown}"
+    # the names match the example project's environments and token variables
+    project = yaml.safe_load((ROOT / "examples" / "project" / "reconcile.yaml").read_text())
+    assert project["environments"][environment]["token_env"] == token
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/cache" in mounts  # the Git cache is writable
+    if environment == "production":
+        signers = env["RECONCILE_GIT_ALLOWED_SIGNERS"]["value"]
+        assert any(signers.startswith(m) for m in mounts)
+        assert env["RECONCILE_GIT_REF"]["value"] == "production"
+
+
+def test_production_allowed_signers_is_a_file_ssh_keygen_reads(tmp_path):
+    keygen = shutil.which("ssh-keygen")
+    assert keygen, "ssh-keygen checks the allowed-signers file; install openssh-client"
+    text = (GITOPS / "production" / "allowed_signers").read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines
+    for line in lines:
+        principal, options, key_type, key = line.split(" ", 3)
+        assert "@" in principal
+        assert options == 'namespaces="git"'
+        (tmp_path / "key.pub").write_text(f"{key_type} {key}\n")
+        done = subprocess.run([keygen, "-l", "-f", str(tmp_path / "key.pub")], check=False)
+        assert done.returncode == 0
+
+
+def test_systemd_instance_unit_verifies_as_an_environment(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "install systemd (apt-get install systemd) to verify the units"
+    template = (DEPLOY / "systemd" / "reconcile-daemon@.service").read_text()
+    text = template.replace("/usr/local/bin/reconcile", str(BIN / "reconcile"))
+    (tmp_path / "reconcile-daemon@staging.service").write_text(text)
+    done = subprocess.run(
+        [analyze, "verify", "reconcile-daemon@staging.service"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--env %i" in template and "EnvironmentFile=/etc/waldur-catalog/%i.env" in template
+    example = (DEPLOY / "systemd" / "environment.env.example").read_text()
+    names = {
+        line.lstrip("#").split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and line.lstrip("#").split("=", 1)[0].isupper()
+    }
+    assert {n for n in names if n.startswith("RECONCILE_")} <= KNOWN_ENV

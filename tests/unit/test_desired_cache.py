@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "targets.yaml"
 def counted(monkeypatch, tmp_path):
     """Point the cache at a temporary directory and count real (uncached) loads."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("RECONCILE_NO_CACHE", raising=False)
     calls: list[list[Path]] = []
     real = loader.load_desired
@@ -46,7 +47,7 @@ def test_a_second_load_of_unchanged_files_is_answered_from_the_cache(counted, tm
     assert len(counted) == 1
     assert second.records == first.records and second.policies == first.policies
     assert second.sources == (str(desired),)
-    entries = list(cache.cache_dir().glob("*.pickle"))
+    entries = list(cache.cache_dir().glob("*.json"))
     assert len(entries) == 1 and (os.stat(cache.cache_dir()).st_mode & 0o077) == 0
 
 
@@ -71,7 +72,7 @@ def test_problems_are_reported_every_time_and_never_cached(counted, tmp_path):
         with pytest.raises(InputError):
             cache.load_cached([bad])
     assert len(counted) == 2
-    assert not list(cache.cache_dir().glob("*.pickle"))
+    assert not list(cache.cache_dir().glob("*.json"))
 
 
 def test_an_unwritable_cache_directory_is_not_an_error(counted, tmp_path, monkeypatch):
@@ -87,8 +88,8 @@ def test_a_corrupt_entry_is_read_afresh(counted, tmp_path):
     desired = tmp_path / "d.yaml"
     desired.write_text(EXAMPLE.read_text())
     cache.load_cached([desired])
-    (entry,) = cache.cache_dir().glob("*.pickle")
-    entry.write_bytes(b"not a pickle")
+    (entry,) = cache.cache_dir().glob("*.json")
+    entry.write_bytes(b"not json")
     assert from_disk([desired]).records
     assert len(counted) == 2
 
@@ -97,7 +98,7 @@ def test_a_long_running_process_reuses_the_state_in_memory(counted, tmp_path):
     desired = tmp_path / "d.yaml"
     desired.write_text(EXAMPLE.read_text())
     first = cache.load_cached([desired])
-    for entry in cache.cache_dir().glob("*.pickle"):
+    for entry in cache.cache_dir().glob("*.json"):
         entry.unlink()  # not read from disk either
     assert cache.load_cached([desired]) is first
     desired.write_text(EXAMPLE.read_text() + "\n# an edit\n")

@@ -16,13 +16,23 @@ VER = PKG.child("2024.4", "2024.4-foss-2023b")
 TGT = VER.child("x86_64", "amd/zen3")
 
 
+def hexid(name: str) -> str:
+    """A uuid (32 hex digits) for a readable name: the observer accepts nothing else."""
+    return name.encode().hex().rjust(32, "0")
+
+
 def target(uuid: str) -> dict[str, Any]:
-    return {"uuid": uuid, "cpu_family": "x86_64", "cpu_microarchitecture": "amd/zen3", "path": "/p"}
+    return {
+        "uuid": hexid(uuid),
+        "cpu_family": "x86_64",
+        "cpu_microarchitecture": "amd/zen3",
+        "path": "/p",
+    }
 
 
 def version(uuid: str, *targets: dict[str, Any]) -> dict[str, Any]:
     return {
-        "uuid": uuid,
+        "uuid": hexid(uuid),
         "version": "2024.4",
         "module_version": "2024.4-foss-2023b",
         "release_date": None,
@@ -33,7 +43,7 @@ def version(uuid: str, *targets: dict[str, Any]) -> dict[str, Any]:
 def server(packages: list[dict[str, Any]], count: int | None = None) -> WaldurClient:
     """One catalog with `packages` (one page), announcing `count` of them."""
     catalog = {
-        "uuid": "c1",
+        "uuid": hexid("c1"),
         "url": "http://x/api/marketplace-software-catalogs/c1/",
         "name": "EESSI",
         "version": "2023.06",
@@ -51,7 +61,7 @@ def server(packages: list[dict[str, Any]], count: int | None = None) -> WaldurCl
 
 def package(uuid: str, *versions: dict[str, Any]) -> dict[str, Any]:
     return {
-        "uuid": uuid,
+        "uuid": hexid(uuid),
         "url": f"http://x/api/marketplace-software-packages/{uuid}/",
         "name": "GROMACS",
         "versions": list(versions),
@@ -69,8 +79,8 @@ def test_two_objects_under_one_key_are_reported_with_both_uuids():
     client = server([package("p1", version("v1", target("t1"), target("t2")))])
     observed = observe(client, desired())
     assert observed.complete
-    assert observed.duplicates == [f"{TGT} (uuids t1, t2)"]
-    assert observed.records[TGT].uuid == "t1"
+    assert observed.duplicates == [f"{TGT} (uuids {hexid('t1')}, {hexid('t2')})"]
+    assert observed.records[TGT].uuid == hexid("t1")
 
 
 def test_one_object_read_twice_is_no_duplicate_but_the_read_is_incomplete():
@@ -89,7 +99,11 @@ def test_observed_keys_are_the_desired_keys_and_the_dialect_is_read_from_a_targe
     shared = {id(k) for k in want.records}
     assert {id(k) for k in observed.records} == shared  # one Key object per key, not two
     assert observed.dialect == "legacy"
-    assert observed.records[TGT].url == "http://127.0.0.1:9/api/marketplace-software-targets/t1/"
+    # built from the API URL and the uuid, never the server's "http://x/…" url fields
+    assert observed.records[TGT].url == (
+        f"http://127.0.0.1:9/api/marketplace-software-targets/{hexid('t1')}/"
+    )
+    assert observed.records[PKG].url.startswith("http://127.0.0.1:9/api/")
     assert [k.kind for k in observed.records] == [
         Kind.CATALOG,
         Kind.PACKAGE,

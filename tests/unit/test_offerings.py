@@ -106,7 +106,7 @@ def test_live_links_of_managed_catalogs_only_with_the_offering_they_were_read_fr
     links = {k: r for k, r in seen.records.items() if k.kind is Kind.OFFERING_LINK}
     assert set(links) == {CAT.link(A), CAT.link(B)}  # Spack's link: not managed, not read
     assert links[CAT.link(A)].uuid == "l1"
-    assert links[CAT.link(A)].url.endswith(f"/marketplace-provider-offerings/{A}/")
+    assert links[CAT.link(A)].url == f"marketplace-provider-offerings/{A}/"
     assert links[CAT.link(B)].fields == {
         "enabled_cpu_family": ["aarch64"],
         "enabled_cpu_microarchitectures": [],

@@ -27,6 +27,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 EESSI = ("EESSI", "2023.06", "binary_runtime")
 NEW = ("Local", "1.0", "source_package")
+SPACK = ("Spack", "2026.07.01", "source_package")
 PREFIX = "/cvmfs/software.eessi.io/versions/2023.06/software/linux/"
 
 
@@ -110,12 +111,29 @@ def every_kind_of_change() -> Plan:
             applicable=False,
             reason="its version cannot be created on this server",
         ),
+        Change(
+            Action.LOAD,
+            key(Kind.CATALOG, "EESSI", "2025.06", "binary_runtime"),
+            after={"loader": "eessi", "version": "2025.06"},
+            reason="new catalog: create the row at its declared version, then load it",
+        ),
+        Change(
+            Action.LOAD,
+            key(Kind.CATALOG, *SPACK),
+            after={"loader": "spack", "version": "2026.07.01"},
+            reason="never loaded",
+        ),
     ]
     return Plan(
         changes=tuple(changes),
         dialect="legacy",
         dialect_reason="detected from the declared catalogs' targets",
         notes=("the server holds objects twice under one natural key (left alone): X",),
+        loaders={
+            key(Kind.CATALOG, *EESSI): "EESSI 2023.06 is filled by Waldur's EESSI loader: 654 "
+            "packages, 1,200 versions, 16,751 targets; last load 2026-12-06 03:00 UTC, ok",
+        },
+        gaps={key(Kind.CATALOG, *EESSI): ("package Salmon is missing",)},
         capabilities="checked",
         offering_names={
             "5f0c2b8e9d4a4e6f8a1b2c3d4e5f6a7b": "HPC cluster A",
@@ -132,12 +150,25 @@ def results_for(plan: Plan) -> ApplyResult:
         ("create", "version"): (Status.SKIPPED, "its package was not created"),
         ("create", "target"): (Status.NOT_ATTEMPTED, "the server refused to create a target"),
     }
+    loads = iter(
+        [
+            (Status.LOADING, "still loading; the next run checks it", ()),
+            (
+                Status.UNMET,
+                "loaded: 50 packages, 281 versions, 281 targets; expectations unmet",
+                ("package hdf5 is missing", "package gromacs has no build for x86_64/amd/zen4"),
+            ),
+        ]
+    )
     results = []
     for change in plan.changes:
         status, message = pattern.get((change.action.value, change.kind.label), (Status.DONE, ""))
+        gaps: tuple[str, ...] = ()
+        if change.action is Action.LOAD:
+            status, message, gaps = next(loads)
         if not change.applicable:
             status, message = Status.NOT_APPLICABLE, change.reason
-        results.append(ChangeResult(change, status, message))
+        results.append(ChangeResult(change, status, message, gaps))
     return ApplyResult(results, refused={"create target": "HTTP 500 three times"})
 
 
@@ -194,7 +225,8 @@ def test_golden(name, render):
 
 def test_every_kind_and_status_is_in_the_fixture():
     plan = every_kind_of_change()
-    assert {(c.action, c.kind) for c in plan.changes} == {(a, k) for a in Action for k in Kind}
+    every = {(a, k) for a in Action for k in Kind if a is not Action.LOAD}
+    assert {(c.action, c.kind) for c in plan.changes} == every | {(Action.LOAD, Kind.CATALOG)}
     assert {r.status for r in results_for(plan).results} == set(Status)
     assert len(large_plan().changes) > LARGE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from reconciler.core.errors import ConfigError
 from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
 from reconciler.core.plan import Action, make_plan
 from reconciler.engine import savedplan
-from reconciler.engine.savedapply import check_files, check_server, rebuild
+from reconciler.engine.savedapply import check_files, check_server, compare
 
 CAT = ("EESSI", "2023.06", "binary_runtime")
 API = "http://127.0.0.1:9/api/"
@@ -80,15 +81,60 @@ def test_the_document_round_trips_and_holds_no_credentials(tmp_path):
     assert [c["observed"] for c in doc["changes"] if c["action"] == "create"] == ["absent"] * 2
 
 
-def test_an_unchanged_server_passes_and_rebuilds_with_fresh_urls(tmp_path):
+def test_an_unchanged_server_passes_and_gives_the_same_plan(tmp_path):
     saved = saved_for(tmp_path)
-    fresh = observed(cat=Record(key(Kind.CATALOG), {"description": "d"}, "c0", API + "moved/c0/"))
+    fresh = observed()
     assert check_server(saved, fresh) == [] and check_files(saved) == []
-    plan = rebuild(saved, fresh, {})
-    lammps = next(c for c in plan.changes if c.key == key(Kind.PACKAGE, "LAMMPS"))
-    assert lammps.parent_url == API + "moved/c0/"
-    version = next(c for c in plan.changes if c.kind is Kind.VERSION)
-    assert version.parent_url is None  # its package is created by the plan itself
+    assert compare(saved, make_plan(desired(), fresh)) == []
+
+
+def _edited(saved: savedplan.SavedPlan, edit) -> savedplan.SavedPlan:
+    documents = [json.loads(json.dumps(d)) for d in saved.documents]
+    edit(documents)
+    return replace(saved, documents=tuple(documents))
+
+
+def _change_value(documents: list[dict]) -> None:
+    update = next(d for d in documents if d["action"] == "update")
+    update["fields"][0]["new"] = "https://evil.example.com/"
+
+
+def _add_create(documents: list[dict]) -> None:
+    backdoor = json.loads(json.dumps(next(d for d in documents if d["kind"] == "package")))
+    backdoor.update(action="create", observed="absent", after={"description": "x"})
+    backdoor["key"]["package"] = "Backdoor"
+    documents.append(backdoor)
+
+
+def _widen_delete(documents: list[dict]) -> None:
+    next(d for d in documents if d["action"] == "delete")["cascade"] = 40
+
+
+def _drop_one(documents: list[dict]) -> None:
+    documents.pop(0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            _change_value,
+            "the plan file's update package EESSI/2023.06/binary_runtime/GROMACS "
+            "differs from the files' (in fields)",
+        ),
+        (
+            _add_create,
+            "the plan file has create package EESSI/2023.06/binary_runtime/"
+            "Backdoor, which the files do not give",
+        ),
+        (_widen_delete, "differs from the files' (in cascade)"),
+        (_drop_one, "which the plan file lacks"),
+    ],
+)
+def test_an_edited_plan_file_is_not_the_plan_its_files_give(tmp_path, edit, expected):
+    saved = _edited(saved_for(tmp_path), edit)
+    problems = compare(saved, make_plan(desired(), observed()))
+    assert len(problems) == 1 and expected in problems[0], problems
 
 
 @pytest.mark.parametrize(

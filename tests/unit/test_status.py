@@ -158,3 +158,49 @@ def test_drift_counts_the_cascade_of_deletes():
     ]
     found = drift_by_kind(changes)
     assert (found["package"], found["target"]) == (11, 1)
+
+
+def test_loader_catalogs_show_their_load_state_as_the_run_left_it(tmp_path) -> None:
+    from reconciler.daemon.status import load_states
+
+    def cat(version: str) -> Key:
+        return Key(Kind.CATALOG, ("EESSI", version, "binary_runtime"))
+
+    loads = [
+        Change(Action.LOAD, cat("2023.06"), reason="never loaded"),
+        Change(Action.LOAD, cat("2025.06"), reason="a load is running", running=True),
+        Change(Action.LOAD, cat("2025.12"), reason="the last load failed"),
+    ]
+    plan = Plan(
+        changes=tuple(loads),
+        loaders={cat(v): f"EESSI {v} line" for v in ("2021.12", "2023.06", "2025.06", "2025.12")},
+        load_phases={
+            cat("2021.12"): "ok",
+            cat("2023.06"): "never loaded",
+            cat("2025.06"): "loading",
+            cat("2025.12"): "failed",
+        },
+        gaps={cat("2021.12"): ("package X is missing",)},
+    )
+    result = ApplyResult(
+        [
+            ChangeResult(loads[0], Status.LOADING, "still loading; the next run checks it"),
+            ChangeResult(loads[1], Status.DONE, "loaded: 1 package"),
+            ChangeResult(loads[2], Status.FAILED, "Catalog update failed: \x1b"),
+        ]
+    )
+    states = {item["catalog"]: item["state"] for item in load_states(plan, result)}
+    assert states == {
+        "EESSI 2021.12": "unmet",
+        "EESSI 2023.06": "loading",
+        "EESSI 2025.06": "ok",
+        "EESSI 2025.12": "failed",
+    }
+    planned = {item["catalog"]: item["state"] for item in load_states(plan, None)}
+    assert planned["EESSI 2023.06"] == "load" and planned["EESSI 2025.06"] == "loading"
+    b = book(tmp_path)
+    b.run_started("r1", dry_run=False)
+    b.run_finished("r1", "success", 1.0, plan, result)
+    status = snapshot(b)
+    assert status["loads"][1]["detail"] == "still loading; the next run checks it"
+    assert "<td>EESSI 2023.06</td><td>loading</td>" in render_status(status)

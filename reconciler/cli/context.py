@@ -1,0 +1,96 @@
+"""The environment and the commit of a one-shot command: opened, shown, saved, checked.
+
+`open_workspace` fetches the Git source's commit (if there is one) and selects the project
+file's environment; `with_context` puts both at the head of the plan in every output format;
+`saved_context` writes them into a saved plan, and `settings_for_saved` refuses (exit 4) to
+apply a plan made for one environment to another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.core.errors import GuardRefused
+from reconciler.engine.savedplan import SavedPlan
+from reconciler.settings import Settings
+from reconciler.source.git import Checkout
+from reconciler.source.workspace import Workspace, git_source, workspace
+
+
+def open_workspace(settings: Settings, files: Sequence[Path] | None) -> Workspace:
+    source = git_source(settings)
+    checkout = source.update() if source is not None else None
+    return workspace(settings, files, checkout)
+
+
+def source_json(checkout: Checkout | None) -> dict[str, Any] | None:
+    if checkout is None:
+        return None
+    return {"url": checkout.url, "ref": checkout.ref, **checkout.commit.json()}
+
+
+def context_line(ws: Workspace) -> str:
+    """``Environment staging · https://git.example.org/catalogs.git main @ 1a2b3c4d5e6f
+    "Add GROMACS" (Ann <ann@…>, 2026-12-01 14:30 UTC)``, or "" without either."""
+    parts = []
+    if ws.environment:
+        parts.append(f"Environment {ws.environment} ({ws.settings.api_url})")
+    if ws.checkout is not None:
+        c = ws.checkout.commit
+        when = datetime.fromtimestamp(c.timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        signed = f", signed by {c.signed_by}" if c.signed_by else ""
+        parts.append(
+            f"{ws.checkout.url} {ws.checkout.ref} @ {c.sha[:12]} {json.dumps(c.subject)} "
+            f"({c.author}, {when}{signed})"
+        )
+    return " · ".join(parts)
+
+
+def with_context(text: str, output: str, ws: Workspace) -> str:
+    line = context_line(ws)
+    if not line:
+        return text
+    if output == "json":
+        doc = json.loads(text)
+        extra = {"environment": ws.environment or None, "source": source_json(ws.checkout)}
+        return json.dumps({**extra, **doc}, indent=2, ensure_ascii=False) + "\n"
+    if output == "markdown":
+        link = ws.checkout.commit.link if ws.checkout is not None else None
+        if link is not None and ws.checkout is not None:
+            short = ws.checkout.commit.sha[:12]
+            line = line.replace(f"@ {short}", f"@ [{short}]({link})", 1)
+        return f"_{line}_\n\n{text}"
+    return f"{line}\n{text}"
+
+
+def saved_context(ws: Workspace) -> dict[str, Any]:
+    """What a saved plan records of its environment and commit."""
+    found: dict[str, Any] = {}
+    if ws.environment:
+        found["environment"] = ws.environment
+        found["values"] = dict(ws.values or {})
+    if ws.checkout is not None:
+        found["source"] = source_json(ws.checkout)
+    return found
+
+
+def settings_for_saved(saved: SavedPlan, settings: Settings) -> Settings:
+    """The settings to apply `saved` with: its environment's, and never another's."""
+    if saved.environment and settings.env and saved.environment != settings.env:
+        raise GuardRefused(
+            f"the saved plan {saved.path} was made for the environment {saved.environment}, "
+            f"not {settings.env}; nothing was written (plan {settings.env} on its own)"
+        )
+    if settings.env and not saved.environment:
+        raise GuardRefused(
+            f"the saved plan {saved.path} names no environment, and this is {settings.env}; "
+            "nothing was written (plan again with --env)"
+        )
+    if not saved.environment:
+        return settings
+    root_files = [Path(p) for p in saved.inputs]
+    return workspace(settings, root_files, env=saved.environment).settings

@@ -1,0 +1,214 @@
+"""A load as upstream's `BaseCatalogLoader._load_to_database` makes it: one transaction.
+
+Inside the caller's write transaction (so the packages appear all at once, or not at all):
+
+1. the catalog gets the loaded `version`, `last_successful_update` = now and, as upstream does
+   with `SOFTWARE_CATALOG_UPDATE_EXISTING_PACKAGES` on (its default), `source_url`,
+   `description` and `metadata`;
+2. with `sync` (`update_catalog`): packages whose name the source no longer lists are deleted,
+   and of each listed package the versions whose key (module version, else version) it no longer
+   lists;
+3. missing packages, versions and targets are inserted (upstream's `bulk_create(...,
+   ignore_conflicts=True)`: of two packages with one name, the first wins); rows that exist are
+   never updated, and stale targets of a kept version are never deleted;
+4. the parents of extension packages are set anew (upstream's `parent_softwares.set()`).
+
+What a database of this sim version cannot hold (package categories, licences and maintainers,
+a version's dependencies and metadata, parents) is written where the schema has the columns or
+table for it, and left out where it has not.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from waldur_sim.loaders.data import CatalogData, PackageData
+
+
+@dataclass(frozen=True, slots=True)
+class LoadCounts:
+    packages_created: int = 0
+    versions_created: int = 0
+    targets_created: int = 0
+    packages_deleted: int = 0
+    versions_deleted: int = 0
+
+
+def write(
+    conn: sqlite3.Connection,
+    stamp: Callable[[], str],
+    catalog_id: int,
+    data: CatalogData,
+    *,
+    sync: bool,
+) -> LoadCounts:
+    now = stamp()
+    conn.execute(
+        "UPDATE catalog SET version = ?, source_url = ?, description = ?, metadata = ?, "
+        "last_successful_update = ?, modified = ? WHERE id = ?",
+        (
+            data.version,
+            data.source_url,
+            data.description,
+            _dumps(data.metadata),
+            now,
+            now,
+            catalog_id,
+        ),
+    )
+    incoming: dict[str, PackageData] = {}
+    for package in data.packages.values():
+        incoming.setdefault(package.name, package)
+    package_extras = _present(conn, "package", ("categories", "licenses", "maintainers"))
+    version_extras = _present(conn, "version", ("dependencies", "metadata"))
+    packages = _ids(conn, "SELECT name, id FROM package WHERE catalog_id = ?", (catalog_id,))
+    packages_deleted = versions_deleted = 0
+    if sync:
+        gone = [row_id for name, row_id in packages.items() if name not in incoming]
+        packages_deleted = _delete(conn, "package", gone)
+    new_packages = [p for name, p in incoming.items() if name not in packages]
+    _insert(
+        conn,
+        "package",
+        ("catalog_id", "name", "description", "homepage", "is_extension", *package_extras),
+        [
+            (
+                catalog_id,
+                p.name,
+                p.description,
+                p.homepage,
+                int(p.is_extension),
+                *(_dumps(getattr(p, column)) for column in package_extras),
+            )
+            for p in new_packages
+        ],
+        stamp,
+    )
+    packages = _ids(conn, "SELECT name, id FROM package WHERE catalog_id = ?", (catalog_id,))
+    versions = _version_ids(conn, catalog_id)
+    if sync:
+        wanted = {(packages[name], key) for name, p in incoming.items() for key in p.versions}
+        gone = [row_id for key, row_id in versions.items() if key not in wanted]
+        versions_deleted = _delete(conn, "version", gone)
+    new_versions = [
+        (
+            packages[name],
+            v.version,
+            v.module_version,
+            *(_dumps(getattr(v, column)) for column in version_extras),
+        )
+        for name, p in incoming.items()
+        for key, v in p.versions.items()
+        if (packages[name], key) not in versions
+    ]
+    columns = ("package_id", "version", "module_version", *version_extras)
+    created = _insert(conn, "version", columns, new_versions, stamp)
+    version_ids = _version_ids(conn, catalog_id)
+    present = set(
+        tuple(row)
+        for row in conn.execute(
+            "SELECT t.version_id, t.target_type, t.target_name, t.target_subtype FROM target t "
+            "JOIN version v ON v.id = t.version_id JOIN package p ON p.id = v.package_id "
+            "WHERE p.catalog_id = ?",
+            (catalog_id,),
+        )
+    )
+    targets = [
+        (version_id, *t.key, t.location, _dumps(t.metadata), _dumps(t.gpu_architectures))
+        for name, p in incoming.items()
+        for key, v in p.versions.items()
+        for version_id in (version_ids[(packages[name], key)],)
+        for t in v.targets
+        if (version_id, *t.key) not in present
+    ]
+    targets_created = _insert(
+        conn,
+        "target",
+        (
+            "version_id",
+            "target_type",
+            "target_name",
+            "target_subtype",
+            "location",
+            "metadata",
+            "gpu_architectures",
+        ),
+        targets,
+        stamp,
+    )
+    _set_parents(conn, packages, incoming)
+    return LoadCounts(
+        len(new_packages), created, targets_created, packages_deleted, versions_deleted
+    )
+
+
+def _present(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `columns` the database's `table` has."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    return tuple(column for column in columns if column in have)
+
+
+def _set_parents(
+    conn: sqlite3.Connection, packages: dict[str, int], incoming: dict[str, PackageData]
+) -> None:
+    """Each extension's parents, anew, where the database keeps parents (`package_parent`)."""
+    if not _present(conn, "package_parent", ("package_id",)):
+        return
+    extensions = [p for p in incoming.values() if p.is_extension]
+    conn.executemany(
+        "DELETE FROM package_parent WHERE package_id = ?",
+        [(packages[p.name],) for p in extensions],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO package_parent (package_id, parent_id) VALUES (?, ?)",
+        [
+            (packages[p.name], packages[parent])
+            for p in extensions
+            for parent in p.parents
+            if parent in packages
+        ],
+    )
+
+
+def _version_ids(conn: sqlite3.Connection, catalog_id: int) -> dict[tuple[int, str], int]:
+    """The catalog's versions by (package id, key): the module version, else the version."""
+    rows = conn.execute(
+        "SELECT v.id, v.package_id, v.version, v.module_version FROM version v "
+        "JOIN package p ON p.id = v.package_id WHERE p.catalog_id = ?",
+        (catalog_id,),
+    )
+    return {(package_id, module or number): row_id for row_id, package_id, number, module in rows}
+
+
+def _ids(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> dict[Any, int]:
+    return {key: row_id for key, row_id in conn.execute(sql, params)}
+
+
+def _delete(conn: sqlite3.Connection, table: str, ids: list[int]) -> int:
+    conn.executemany(f"DELETE FROM {table} WHERE id = ?", [(row_id,) for row_id in ids])
+    return len(ids)
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Iterable[tuple[Any, ...]],
+    stamp: Callable[[], str],
+) -> int:
+    """Insert what is not there yet (a row whose natural key exists is left as it is)."""
+    names = ", ".join(("uuid", "created", "modified", *columns))
+    marks = ", ".join("?" * (len(columns) + 3))
+    sql = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})"
+    now = stamp()  # one bulk insert, one moment (as `bulk_create` stamps its batch)
+    before = conn.total_changes
+    conn.executemany(sql, [(uuid.uuid4().hex, now, now, *row) for row in rows])
+    return conn.total_changes - before
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
