@@ -27,10 +27,18 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, Record
+from reconciler.core.model import (
+    CatalogPolicy,
+    DesiredState,
+    Expectations,
+    Key,
+    Kind,
+    LoaderPolicy,
+    Record,
+)
 
 NAME = "waldur-catalog-reconciler desired-state cache"
-VERSION = 3
+VERSION = 4
 SUFFIX = ".json"
 KEY_BYTES = 32
 
@@ -98,19 +106,46 @@ def _pack(state: DesiredState) -> dict[str, Any]:
             [key.kind.value, list(key.parts), dict(r.fields), r.source]
             for key, r in state.records.items()
         ],
-        "policies": [
-            [
-                list(key.parts),
-                p.prune,
-                p.absent,
-                p.allow_empty,
-                sorted(p.ignore_fields),
-                p.offerings,
-            ]
-            for key, p in state.policies.items()
-        ],
+        "policies": [[list(key.parts), _policy(p)] for key, p in state.policies.items()],
         "sources": list(state.sources),
     }
+
+
+def _policy(policy: CatalogPolicy) -> dict[str, Any]:
+    """`policy` as JSON: every field by name (a field added to `CatalogPolicy` is packed too;
+    `_unpolicy` and the round-trip test say where it must be read back)."""
+    loader = policy.loader
+    return {
+        **{name: getattr(policy, name) for name in CatalogPolicy.__dataclass_fields__},
+        "ignore_fields": sorted(policy.ignore_fields),
+        "loader": None
+        if loader is None
+        else {
+            "loader": loader.loader,
+            "refresh": loader.refresh,
+            "expect": {
+                "packages": list(loader.expect.packages),
+                "architectures": list(loader.expect.architectures),
+                "min_packages": loader.expect.min_packages,
+            },
+        },
+    }
+
+
+def _unpolicy(data: dict[str, Any]) -> CatalogPolicy:
+    loader = data.pop("loader")
+    if loader is not None:
+        expect = loader["expect"]
+        loader = LoaderPolicy(
+            loader["loader"],
+            Expectations(
+                tuple(expect["packages"]), tuple(expect["architectures"]), expect["min_packages"]
+            ),
+            loader["refresh"],
+        )
+    return CatalogPolicy(
+        **{**data, "ignore_fields": frozenset(data["ignore_fields"]), "loader": loader}
+    )
 
 
 def _unpack(data: Any) -> DesiredState | None:
@@ -124,10 +159,7 @@ def _unpack(data: Any) -> DesiredState | None:
             key = Key(kinds[kind], tuple(parts))
             records[key] = Record(key, fields, source=source)
         policies = {
-            Key(Kind.CATALOG, tuple(parts)): CatalogPolicy(
-                prune, absent, allow_empty, frozenset(ignore), links
-            )
-            for parts, prune, absent, allow_empty, ignore, links in data["policies"]
+            Key(Kind.CATALOG, tuple(parts)): _unpolicy(policy) for parts, policy in data["policies"]
         }
         return DesiredState(records=records, policies=policies, sources=tuple(data["sources"]))
     except (KeyError, TypeError, ValueError):
