@@ -60,8 +60,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 def cmd_validate(args: argparse.Namespace, out: TextIO, settings: Settings) -> int:
     """Validate the files; with a project file, once with each environment's values (or the
     one --env selects), since a value can make a file invalid."""
+    from reconciler.desired.environments import find_project
     from reconciler.desired.loader import load_desired
-    from reconciler.desired.project import find_project, load_project
+    from reconciler.desired.project import load_project
 
     path = find_project(Path("."), settings.project)
     if path is None:

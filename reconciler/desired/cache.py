@@ -35,7 +35,7 @@ from reconciler.desired import cachefile
 from reconciler.desired.cachefile import SUFFIX
 from reconciler.desired.files import expand
 
-FORMAT = b"desired-cache-3"
+FORMAT = b"desired-cache-5"
 KEEP = 16
 _MEMO: dict[str, DesiredState] = {}
 _CODE = (

@@ -38,7 +38,7 @@ from reconciler.core.model import (
 )
 
 NAME = "waldur-catalog-reconciler desired-state cache"
-VERSION = 4
+VERSION = 5
 SUFFIX = ".json"
 KEY_BYTES = 32
 
@@ -99,13 +99,20 @@ def private_directory(path: Path) -> bool:
 
 
 def _pack(state: DesiredState) -> dict[str, Any]:
+    """Rows of [kind, parent row (-1: none), own key parts, fields, source]: a key's parts
+    are its parent's plus its own, so a name is stored once and shared again on reading."""
+    rows: list[list[Any]] = []
+    index: dict[Key, int] = {}
+    for key, record in state.records.items():
+        parent = key.parent
+        at = index.get(parent, -1) if parent is not None else -1
+        own = key.parts[len(parent.parts) :] if at >= 0 and parent is not None else key.parts
+        index[key] = len(rows)
+        rows.append([key.kind.value, at, list(own), dict(record.fields), record.source])
     return {
         "format": NAME,
         "version": VERSION,
-        "records": [
-            [key.kind.value, list(key.parts), dict(r.fields), r.source]
-            for key, r in state.records.items()
-        ],
+        "records": rows,
         "policies": [[list(key.parts), _policy(p)] for key, p in state.policies.items()],
         "sources": list(state.sources),
     }
@@ -155,14 +162,17 @@ def _unpack(data: Any) -> DesiredState | None:
     try:
         kinds = {kind.value: kind for kind in Kind}
         records = {}
-        for kind, parts, fields, source in data["records"]:
-            key = Key(kinds[kind], tuple(parts))
+        parts_of: list[tuple[str, ...]] = []
+        for kind, parent, own, fields, source in data["records"]:
+            parts = parts_of[parent] + tuple(own) if parent >= 0 else tuple(own)
+            parts_of.append(parts)
+            key = Key(kinds[kind], parts)
             records[key] = Record(key, fields, source=source)
         policies = {
             Key(Kind.CATALOG, tuple(parts)): _unpolicy(policy) for parts, policy in data["policies"]
         }
         return DesiredState(records=records, policies=policies, sources=tuple(data["sources"]))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError):
         return None
 
 
@@ -177,7 +187,7 @@ def read(entry: Path) -> DesiredState | None:
         return None
     try:
         with os.fdopen(fd, "rb") as stream:
-            signature, _, body = stream.read().partition(b"\n")
+            signature, body = stream.readline(200).rstrip(b"\n"), stream.read()
         key = signing_key(create=False)
         if key is None or not hmac.compare_digest(signature, _signature(key, body)):
             return None

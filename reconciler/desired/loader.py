@@ -50,10 +50,10 @@ from reconciler.core.model import (
     catalog_key,
     split_architecture,
 )
+from reconciler.desired.environments import PROJECT_FILE, substitute
 from reconciler.desired.files import expand
 from reconciler.desired.loadersrc import loader_policy
 from reconciler.desired.messages import explain
-from reconciler.desired.project import PROJECT_FILE, substitute
 from reconciler.desired.schema import (
     CatalogSpec,
     FileShape,

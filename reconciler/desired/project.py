@@ -26,27 +26,22 @@ Every problem is reported ``FILE:LINE: FIELD.PATH: message``, like the catalog f
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic import StringConstraints as Len
 
-from reconciler.core.errors import ConfigError, InputError
+from reconciler.core.errors import InputError
+from reconciler.desired.environments import Environment, Project
 from reconciler.desired.yamlsrc import FieldPath, YamlError, load_yaml
 
-#: The project file's name at the root of a catalog repository (never read as a catalog).
-PROJECT_FILE = "reconcile.yaml"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Name = Annotated[str, Len(pattern=_NAME)]
 ValueName = Annotated[str, Len(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 Value = Annotated[str, Len(max_length=500)]
 RelPath = Annotated[str, Len(min_length=1, max_length=500)]
 EnvVar = Annotated[str, Len(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-#: ``{{ values.NAME }}`` in a desired file's text value.
-PLACEHOLDER = re.compile(r"\{\{\s*values\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class _Spec(BaseModel):
@@ -98,43 +93,6 @@ class ProjectFile(_Spec):
     environments: dict[Name, EnvironmentSpec] = Field(
         min_length=1, description="The environments, by name (e.g. staging, production)"
     )
-
-
-@dataclass(frozen=True)
-class Environment:
-    """One environment as a command uses it: paths resolved, values merged."""
-
-    name: str
-    api_url: str
-    files: tuple[Path, ...]
-    values: dict[str, str] = field(default_factory=dict)
-    token_env: str | None = None
-    token_file: str | None = None
-    where: str = ""  # FILE:LINE of its declaration
-
-
-@dataclass(frozen=True)
-class Project:
-    path: Path
-    environments: dict[str, Environment]
-
-    def select(self, name: str) -> Environment:
-        if name not in self.environments:
-            known = ", ".join(self.environments)
-            raise ConfigError(f"{self.path}: no environment {name!r}; it declares: {known}")
-        return self.environments[name]
-
-
-def find_project(root: Path, given: str = "") -> Path | None:
-    """The project file: `given` (relative to `root`), else ``reconcile.yaml`` in `root`."""
-    if given:
-        path = Path(given)
-        path = path if path.is_absolute() else root / path
-        if not path.is_file():
-            raise ConfigError(f"the project file {path} does not exist")
-        return path
-    found = root / PROJECT_FILE
-    return found if found.is_file() else None
 
 
 def load_project(path: Path) -> Project:
@@ -197,34 +155,6 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> FieldPath:
             continue
         path.append(part)
     return tuple(path)
-
-
-def substitute(data: Any, values: dict[str, str], unknown: list[tuple[FieldPath, str]]) -> Any:
-    """`data` with ``{{ values.NAME }}`` replaced in every text; placeholders without a value
-    are added to `unknown` with their path (and left as they are)."""
-    return _walk(data, (), values, unknown)
-
-
-def _walk(
-    node: Any, path: FieldPath, values: dict[str, str], unknown: list[tuple[FieldPath, str]]
-) -> Any:
-    if isinstance(node, str):
-        if "{{" not in node:
-            return node
-
-        def value(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in values:
-                return values[name]
-            unknown.append((path, name))
-            return match.group(0)
-
-        return PLACEHOLDER.sub(value, node)
-    if isinstance(node, dict):
-        return {k: _walk(v, (*path, k), values, unknown) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_walk(v, (*path, i), values, unknown) for i, v in enumerate(node)]
-    return node
 
 
 def project_json_schema() -> dict[str, Any]:

@@ -105,8 +105,9 @@ MIB = 1 << 20
 
 
 def receive(http: httpx.Client, request: httpx.Request, limit: int) -> httpx.Response:
-    """Send `request` and read its answer streamed, up to `limit` bytes: a larger answer is
-    an `ApiError` (not retried) and is not read further; the answer is returned whole."""
+    """Send `request` and read its answer streamed, up to `limit` bytes (decoded): a larger
+    answer is an `ApiError` (not retried) and is not read further; the answer is returned
+    read, as `httpx.Client.send` without ``stream`` returns it."""
     response = http.send(request, stream=True)
     try:
         declared = response.headers.get("content-length", "")
@@ -120,14 +121,9 @@ def receive(http: httpx.Client, request: httpx.Request, limit: int) -> httpx.Res
             chunks.append(chunk)
     finally:
         response.close()
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=request
-    )
+    # What `Response.read()` does at the end, without a second pass over the chunks.
+    response._content = b"".join(chunks)
+    return response
 
 
 def _too_large(request: httpx.Request, what: str, limit: int) -> ApiError:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reconciler.core.errors import ConfigError
 from reconciler.core.secret import Secret
-from reconciler.desired.project import PROJECT_FILE, Environment, find_project, load_project
+from reconciler.desired.environments import PROJECT_FILE, Environment, find_project
 from reconciler.settings import Settings, read_token
 from reconciler.source.git import Checkout, GitConfig, GitSource
 
@@ -61,7 +61,11 @@ def git_source(settings: Settings) -> GitSource | None:
 def environments(settings: Settings, checkout: Checkout | None = None) -> tuple[str, ...]:
     root = checkout.root if checkout is not None else Path(".")
     path = find_project(root, settings.project)
-    return tuple(load_project(path).environments) if path is not None else ()
+    if path is None:
+        return ()
+    from reconciler.desired.project import load_project  # pydantic: only with a project file
+
+    return tuple(load_project(path).environments)
 
 
 def workspace(
@@ -84,6 +88,8 @@ def workspace(
         if not given:
             raise ConfigError("no desired files: give -f FILE (or a project file and --env)")
         return Workspace(settings, tuple(given), checkout=checkout)
+    from reconciler.desired.project import load_project  # pydantic: only with a project file
+
     project = load_project(path)
     names = tuple(project.environments)
     if not name:

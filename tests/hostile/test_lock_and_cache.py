@@ -113,8 +113,8 @@ def entry_of(tmp_path: Path, desired: Path, monkeypatch) -> Path:
 def forged(entry: Path) -> dict:
     """The state of `entry` with a package `Backdoor` added under the first catalog."""
     document = json.loads(entry.read_bytes().partition(b"\n")[2])
-    kind, parts, _, _ = next(r for r in document["records"] if r[0] == 1)  # a package
-    document["records"].append([kind, [*parts[:3], "Backdoor"], {}, "planted"])
+    catalog = next(i for i, r in enumerate(document["records"]) if r[0] == 0)
+    document["records"].append([1, catalog, ["Backdoor"], {}, "planted"])  # a package
     return document
 
 

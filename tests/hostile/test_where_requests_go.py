@@ -34,9 +34,12 @@ def edited(tmp_path):
 
 def edited_links(tmp_path):
     """The offerings example with A's link changed (an update through A's action), B's
-    dropped (a removal through B's), a target fewer (deletes) and a new package."""
+    dropped (a removal through B's), the catalog and a package updated, a target fewer
+    (deletes) and a new package."""
     doc = yaml.safe_load(OFFERINGS.read_text())
     catalog = doc["catalogs"][0]
+    catalog["description"] = "Changed through a hostile server."
+    catalog["packages"][0]["homepage"] = "https://www.gromacs.org/changed"
     catalog["offerings"] = [{"offering": "HPC cluster A", "enabled_cpu_family": ["aarch64"]}]
     catalog["target_defaults"]["architectures"].pop()
     catalog["packages"].append({"name": "New", "versions": [{"version": "1"}]})
