@@ -19,8 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: prereqs
-	$(MAKE) --no-print-directory lint-ci
+test: prereqs lint-ci
 	$(BIN)/ruff check reconciler waldur_sim tests bench examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q

@@ -12,6 +12,7 @@ carries the headers of Waldur's Django middleware: `X-Frame-Options`, `Content-L
 
 from __future__ import annotations
 
+import random
 import re
 import sqlite3
 import sys
@@ -98,6 +99,7 @@ class Settings:
     build: str = NEWEST  # the upstream build imitated where builds differ (builds.py)
     embed: bool = True
     latency: float = 0.0  # seconds added to every answer
+    latency_jitter: float = 0.0  # up to this many seconds more, drawn per answer
 
 
 class App:
@@ -111,6 +113,7 @@ class App:
         self.queries = QueryBuilder(settings.dialect)
         self.users = Users(settings.staff_token, settings.user_token, settings.owner_token)
         self.offerings = OfferingViews(store, settings.build)
+        self._jitter = random.Random()  # not the faults' seeded one: jitter is meant to vary
         #: the catalog actions and their loaders (`loaders/`); None: a build without them
         self.catalog_actions: CatalogActions | None = None
 
@@ -140,6 +143,8 @@ class App:
             response = _django_headers(self._guarded(request, route))
             response.drop, response.delay = plan.drop, plan.stall
         response.delay += self.settings.latency
+        if self.settings.latency_jitter:
+            response.delay += self._jitter.uniform(0, self.settings.latency_jitter)
         self.stats.record(request.method, route.label, response.status)
         return response
 

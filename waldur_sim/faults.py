@@ -13,8 +13,10 @@ aimed kinds/methods, or any request when no fault flag is set, is untouched. Oth
 Four numbers are drawn per aimed request from one `random.Random(--fault-seed)`, so a client
 that sends the same requests in the same order meets the same faults.
 
-`Stats` counts every handled request by method, status and kind, and every injected fault; it
-is served at `GET /api/_sim/stats/` (sim-only; `DELETE` resets it).
+`Stats` counts every handled request by method, status and kind, and every injected fault, and
+keeps the most requests that were in flight at once (`max_in_flight`: from the request read to
+the answer written, latency included; the stats requests themselves not counted); it is served
+at `GET /api/_sim/stats/` (sim-only; `DELETE` resets it).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._in_flight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -78,6 +81,17 @@ class Stats:
             self._requests: Counter[tuple[str, int]] = Counter()
             self._kinds: Counter[tuple[str, str]] = Counter()
             self._faults: Counter[str] = Counter()
+            self._max_in_flight = self._in_flight
+
+    def begin(self) -> None:
+        """A request arrived (paired with `end` once its answer is written)."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def record(self, method: str, kind: str, status: int) -> None:
         with self._lock:
@@ -101,6 +115,7 @@ class Stats:
                 "requests": requests,
                 "kinds": kinds,
                 "faults": {name: self._faults[name] for name in FAULT_NAMES},
+                "max_in_flight": self._max_in_flight,
             }
 
 

@@ -45,6 +45,7 @@ from waldur_sim.store import Store, StoreError
 
 LISTENING = "waldur-sim listening on {url}"
 _DISCARD_LIMIT = 64 * 1024 * 1024  # bodies up to this size are read and dropped before a 413
+_SIM_PATH = "/api/_sim/"  # the sim's own endpoints (stats) are not counted as in flight
 
 
 class SimServer(ThreadingHTTPServer):
@@ -107,6 +108,16 @@ class SimHandler(BaseHTTPRequestHandler):
         self._serve("OPTIONS")
 
     def _serve(self, method: str) -> None:
+        counted = not self.path.startswith(_SIM_PATH)  # in flight: read to answer written
+        if counted:
+            self.server.app.stats.begin()
+        try:
+            self._answer(method)
+        finally:
+            if counted:
+                self.server.app.stats.end()
+
+    def _answer(self, method: str) -> None:
         started = time.perf_counter()
         body = self._read_body()
         if isinstance(body, Response):
@@ -302,6 +313,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--latency-ms", type=_non_negative, default=0, metavar="N", help="added to every answer"
     )
+    p.add_argument(
+        "--latency-jitter-ms",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="a random 0..N ms more on every answer (answers overtake each other)",
+    )
     p.add_argument("--no-embed", action="store_true", help="packages without embedded versions")
     p.add_argument("--verbose", action="store_true", help="one line per request on stderr")
     faults = p.add_argument_group("fault injection (off by default)")
@@ -339,6 +357,7 @@ def build_app(args: argparse.Namespace, store: Store) -> App:
         build=args.upstream_build,
         embed=not args.no_embed,
         latency=args.latency_ms / 1000,
+        latency_jitter=args.latency_jitter_ms / 1000,
     )
     config = FaultConfig(
         fault_rate=args.fault_rate,

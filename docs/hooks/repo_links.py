@@ -1,6 +1,6 @@
-"""MkDocs hook: a link from a page to a repository file outside docs/ (`../../bench/README.md`,
-as it works when browsing the repository) becomes a link to that file in the repository on the
-forge (`extra.repository` in mkdocs.yml), if the file exists; a link to a file that does not
+"""MkDocs hook: a relative link from a page to a repository file outside docs/ (bench/README.md,
+as such links work when browsing the repository) becomes a link to that file in the repository
+on the forge (`extra.repository` in mkdocs.yml), if the file exists; a link to a file that does not
 exist is left alone, so that `mkdocs build --strict` reports it."""
 
 from __future__ import annotations

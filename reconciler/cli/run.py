@@ -18,6 +18,7 @@ from reconciler.cli.context import (
     with_context,
 )
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
+from reconciler.core.model import DesiredState
 from reconciler.core.plan import Plan
 from reconciler.engine import savedplan
 from reconciler.engine.apply import ApplyResult
@@ -28,6 +29,7 @@ from reconciler.output.ci import GitHubStep
 from reconciler.output.progress import Reporter, reporter
 from reconciler.output.render import render_json, render_text, use_colour
 from reconciler.remote.client import WaldurClient
+from reconciler.remote.observe import CatalogPrefetch
 from reconciler.settings import Settings
 from reconciler.source.workspace import Workspace
 
@@ -135,15 +137,11 @@ def _plan_or_apply(
         return cmd_apply_saved(args.saved_plan, settings, out, github)
     ws = open_workspace(settings, args.files)
     settings = ws.settings
-    desired = load(ws.files, ws.values)
-    with (
-        WaldurClient(settings.client_config()) as client,
-        stop_on_signals() as stop,
-        progress_reporter(settings) as progress,
-    ):
-        outcome = reconcile_once(
-            settings.run_options(), client, desired, write=write, hooks=_hooks(stop, progress)
-        )
+    client, desired, early = _open(settings, ws, write)
+    with client, stop_on_signals() as stop, progress_reporter(settings) as progress:
+        hooks = _hooks(stop, progress)
+        options = settings.run_options()
+        outcome = reconcile_once(options, client, desired, write=write, hooks=hooks, catalogs=early)
     emit(out, settings, outcome.plan, outcome.result, client, github, ws)
     if outcome.refusal is not None:
         raise outcome.refusal
@@ -160,6 +158,29 @@ def _plan_or_apply(
     if not write and settings.detailed_exitcode and outcome.plan.actionable:
         return ExitCode.CHANGES
     return outcome.exit_code
+
+
+def _open(
+    settings: Settings, ws: Workspace, write: bool
+) -> tuple[WaldurClient, DesiredState, CatalogPrefetch | None]:
+    """The client and the desired state. A plan sends its first request (the catalog listing,
+    which needs nothing from the files) before it loads them, so that the request's round trip
+    overlaps their loading; an apply reads nothing before it holds the lock. Either way a
+    problem in the files is reported before one in the client's settings."""
+    if write:
+        desired = load(ws.files, ws.values)
+        return WaldurClient(settings.client_config()), desired, None
+    try:
+        client = WaldurClient(settings.client_config())
+    except ReconcileError:
+        load(ws.files, ws.values)
+        raise
+    try:
+        early = CatalogPrefetch(client)
+        return client, load(ws.files, ws.values), early
+    except BaseException:
+        client.close()
+        raise
 
 
 def cmd_apply_saved(

@@ -52,9 +52,11 @@ def detect(targets: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def target_from_wire(target: Mapping[str, Any]) -> dict[str, Any]:
-    """Read a target in either dialect into the model's names (absent fields stay absent)."""
-    names = _CURRENT_NAMES if dialect_of(target) == CURRENT else _LEGACY_NAMES
+def target_from_wire(target: Mapping[str, Any], dialect: str | None = None) -> dict[str, Any]:
+    """Read a target in either dialect into the model's names (absent fields stay absent).
+    `dialect`: the target's own, when the caller has looked already (`dialect_of`)."""
+    found = dialect_of(target) if dialect is None else dialect
+    names = _CURRENT_NAMES if found == CURRENT else _LEGACY_NAMES
     out: dict[str, Any] = {}
     for model_name, wire_name in names.items():
         if wire_name in target:

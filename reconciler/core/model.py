@@ -106,10 +106,20 @@ class Key:
 
     kind: Kind
     parts: tuple[str, ...]
+    # Keys are hashed several times each (the observed records, the plan's lookups); a tuple
+    # does not keep its hash, so the key does. Never pickled: `__reduce__` rebuilds it.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.parts) != KEY_LENGTH[self.kind]:
             raise ValueError(f"a {self.kind.label} key has {KEY_LENGTH[self.kind]} parts")
+        object.__setattr__(self, "_hash", hash(self.parts))  # equal parts, other kind: rare
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[Key], tuple[Kind, tuple[str, ...]]]:
+        return (Key, (self.kind, self.parts))
 
     @property
     def parent(self) -> Key | None:

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from reconciler.core import loaders
@@ -150,7 +151,7 @@ def diff_fields(desired: Record, observed: Record) -> tuple[FieldChange, ...]:
     changes = []
     for name, want in desired.fields.items():
         have = observed.fields.get(name)
-        if same(name, want, have):
+        if want == have or same(name, want, have):  # equal values normalise alike: no-op fast
             continue
         detail = ""
         if isinstance(want, dict | list) and isinstance(have, dict | list):
@@ -294,6 +295,9 @@ def link_warnings(desired: DesiredState, names: Mapping[str, str]) -> list[str]:
     """A link that offers a family or microarchitecture none of the catalog's declared
     targets has promises users builds that do not exist (the server stores anything).
     Catalogs that declare no targets (filled by Waldur's loaders) are not judged."""
+    links = [(k, r) for k, r in desired.records.items() if k.kind is Kind.OFFERING_LINK]
+    if not links:
+        return []
     families: dict[tuple[str, ...], set[str]] = {}
     micros: dict[tuple[str, ...], set[str]] = {}
     for key in desired.records:
@@ -301,9 +305,9 @@ def link_warnings(desired: DesiredState, names: Mapping[str, str]) -> list[str]:
             families.setdefault(key.parts[:3], set()).add(key.parts[6])
             micros.setdefault(key.parts[:3], set()).add(key.parts[7])
     notes = []
-    for key, record in desired.records.items():
+    for key, record in links:
         catalog = key.parts[:3]
-        if key.kind is not Kind.OFFERING_LINK or catalog not in families:
+        if catalog not in families:
             continue
         missing = [
             f for f in record.fields.get("enabled_cpu_family", []) if f not in families[catalog]
@@ -333,6 +337,9 @@ def loader_warning(key: Key, sign: str) -> str:
     )
 
 
+_KIND = attrgetter("kind")
+
+
 def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Record], dict[Key, int]]:
     """The topmost live objects that must go, and how many descendants go with each."""
     wanted = desired.records
@@ -340,7 +347,9 @@ def _deletes(desired: DesiredState, observed: ObservedState) -> tuple[list[Recor
     top_of: dict[tuple[str, ...], Key] = {}  # a deleted object's parts → the delete removing it
     cascades: dict[Key, int] = {}
     gone: list[Record] = []
-    for key in sorted(observed.records, key=lambda k: k.kind):
+    for key in sorted(observed.records, key=_KIND):
+        if not top_of and key in wanted and key.kind is not Kind.CATALOG:
+            continue  # declared, and under no delete: a no-op's every object
         record = observed.records[key]
         policy = policies.get(key.parts[:3])
         if policy is None:

@@ -20,7 +20,7 @@ from reconciler.engine.apply import ApplyResult, ChangeResult, apply_plan
 from reconciler.engine.loads import LoadOptions, Progress
 from reconciler.remote.capabilities import loader_actions, read_capabilities
 from reconciler.remote.client import WaldurClient
-from reconciler.remote.observe import observe
+from reconciler.remote.observe import CatalogPrefetch, observe
 from reconciler.remote.offerings import link_state
 
 
@@ -122,9 +122,11 @@ def reconcile_once(
     *,
     write: bool,
     hooks: Hooks = NO_HOOKS,
+    catalogs: CatalogPrefetch | None = None,
 ) -> Outcome:
     """Observe, plan, check the guards and, when `write`, apply under the machine-wide lock,
-    within the run's deadline and stop event (`bounded`)."""
+    within the run's deadline and stop event (`bounded`). `catalogs`: the catalog listing,
+    sent early (a plan only: an apply reads under the lock)."""
     lock = (
         locks.exclusive(client.api_url, wait=options.lock_wait, directory=options.lock_dir)
         if write
@@ -132,7 +134,7 @@ def reconcile_once(
     )
     with bounded(options, client, hooks), lock:
         with bulk():
-            observed = observe(client, desired, options.api_dialect)
+            observed = observe(client, desired, options.api_dialect, catalogs)
             desired, observed = link_state(client, desired, observed)
             plan = make_plan(desired, observed)
         return guard_and_apply(options, client, desired, plan, write=write, hooks=hooks)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.core.model import Key
 from reconciler.core.plan import Plan
 from reconciler.engine.apply import ChangeResult, Status
+
+if TYPE_CHECKING:  # imported when a bar is shown: a plan, or a run without one, never needs it
+    from tqdm import tqdm
 
 LINE_EVERY = 5.0
 
@@ -127,6 +128,8 @@ class BarReporter(Reporter):
     bar: tqdm | None = None
 
     def _opened(self) -> None:
+        from tqdm import tqdm
+
         self.bar = tqdm(
             total=self.total,
             desc="apply",

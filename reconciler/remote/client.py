@@ -151,6 +151,8 @@ class WaldurClient:
         self._run_timeout = 0.0
         self._stop: threading.Event | None = None
         self.stats = ClientStats()
+        # At most `concurrency` requests in flight, however many threads read or write.
+        self._slots = threading.BoundedSemaphore(max(config.concurrency, 1))
         # Pages of one listing only; callers that run listings or writes concurrently use
         # pools of their own, so a task waiting on its pages can never starve them.
         self.pool = ThreadPoolExecutor(max_workers=max(config.concurrency, 1))
@@ -312,7 +314,8 @@ class WaldurClient:
                 self._stop if reading else None,
             ):
                 request = self._http.build_request(method, url, params=params, json=json)
-                response = receive(self._http, request, self.config.max_body_bytes)
+                with self._slots:
+                    response = receive(self._http, request, self.config.max_body_bytes)
         except deadline.Interrupted:
             self.stats.count(method, "interrupted")
             raise Interrupted(

@@ -22,6 +22,7 @@ import httpx
 from reconciler.core.errors import ApiError, NotFound
 from reconciler.core.log import get_logger
 from reconciler.remote.paging import check_page, page_count, result_count
+from reconciler.remote.responses import json_body
 
 log = get_logger("reconciler.http")
 
@@ -84,7 +85,7 @@ def read_listing(
 def _read_once(client: WaldurClient, url: str, params: dict[str, Any]) -> tuple[Listing, int]:
     path = urlsplit(url).path
     first = client.request("GET", url, params=params)
-    items = _items(path, first.json())
+    items = _items(path, json_body(first))
     pages, size = page_count(path, first, items, PAGE_SIZE, client.config.max_list_objects)
     total = result_count(first)
     totals = {total}
@@ -122,7 +123,7 @@ def _page(
 ) -> tuple[int | None, list[Any]]:
     path = urlsplit(url).path
     response = client.request("GET", url, params={**params, "page": page})
-    items = _items(path, response.json())
+    items = _items(path, json_body(response))
     check_page(path, items, size, page)
     return result_count(response), items
 

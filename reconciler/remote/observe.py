@@ -3,8 +3,14 @@
 A whole catalog costs one catalog listing plus its package pages (``page_size=300``), because
 package responses embed their versions and each version's targets. Servers that do not embed
 (older ones, or `waldur-sim --no-embed`) are read through the version listing of the catalog
-(versions carry `package_name`, unique within a catalog) and one target listing per version,
-run concurrently.
+(versions carry `package_name`, unique within a catalog) and one target listing per version.
+
+The declared catalogs' reads are independent and run together (`--concurrency` of them at a
+time; the client lets at most `--concurrency` requests be in flight in all, and reads the
+later pages of each listing concurrently once its first page gave the count). Each catalog is
+read into a reader of its own, which turns each package tree into records and drops it as
+soon as it is read; the readers are merged in the order of the server's catalog listing, so
+records, problems and the dialect seen come out the same whatever order the answers arrive in.
 
 Every object's URL is built from the API URL and its uuid (`WaldurClient.detail_url`), never
 taken from the server's ``url`` field: a server (or a reverse proxy that makes Django write
@@ -16,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,17 +30,9 @@ from reconciler.core import dialect as dialects
 from reconciler.core.errors import ConfigError
 from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
-from reconciler.core.model import (
-    DEFAULT_CATALOG_TYPE,
-    VALUE_FIELDS,
-    DesiredState,
-    Key,
-    Kind,
-    ObservedState,
-    Record,
-    catalog_key,
-)
+from reconciler.core.model import DEFAULT_CATALOG_TYPE, DesiredState, Key, Kind, ObservedState
 from reconciler.remote.client import Listing, WaldurClient
+from reconciler.remote.records import Builder, values
 
 log = get_logger("reconciler.observe")
 
@@ -44,71 +42,101 @@ PER_KIND = "per-kind listings"
 
 @dataclass
 class _Reader:
-    """Accumulates records and the completeness of every listing read.
+    """Reads listings and keeps their completeness; its `Builder` turns objects into records.
 
-    Memory matters at catalog scale (a no-op of 100,000 targets must stay well under 300 MB):
-    each raw package tree is dropped as soon as it is read, only the first target's dialect is
-    kept (not the targets), and a key the desired state also has is stored as the desired
-    state's own `Key` object (`canonical`), so the two states share their keys.
+    One reader per declared catalog (plus one for the catalog listing), merged in a fixed
+    order. Memory matters at catalog scale (a no-op of 100,000 targets must stay well under
+    300 MB): each raw package tree is dropped as soon as it is read, only the first target's
+    dialect is kept (not the targets), and a key the desired state also has is stored as the
+    desired state's own `Key` object, so the two states share their keys.
     """
 
     client: WaldurClient
-    canonical: Mapping[Key, Key] = field(default_factory=dict)
-    records: dict[Key, Record] = field(default_factory=dict)
+    build: Builder
     problems: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    dialect_seen: str | None = None  # the dialect of the first target that shows one
     requests: int = 0
     paths: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, kind: Kind, **params: Any) -> list[dict[str, Any]]:
         """One whole listing; safe to call from several threads (the no-embed path)."""
-        result: Listing = self.client.list_all(kind, params)
+        return self.take(kind, params, self.client.list_all(kind, params))
+
+    def take(self, kind: Kind, params: Mapping[str, Any], result: Listing) -> list[dict[str, Any]]:
+        """The items of a listing read; its requests and completeness are noted."""
         with self.lock:
             self.requests += result.requests
             if not result.complete:
                 self.problems.append(f"{kind.label} listing {params or ''}: {result.reason}")
         return result.items
 
-    def key(self, key: Key) -> Key:
-        return self.canonical.get(key, key)
+    def spawn(self) -> _Reader:
+        """A reader for one catalog's subtree, sharing this one's desired keys."""
+        return _Reader(self.client, Builder(self.build.canonical, self.build.urls))
 
-    def add(self, record: Record) -> None:
-        have = self.records.get(record.key)
-        if have is None:
-            self.records[record.key] = record
-        elif have.uuid != record.uuid:
-            self.duplicates.append(f"{record.key} (uuids {have.uuid}, {record.uuid})")
-        # else: one object read twice, on two pages of a listing that moved while it was read;
-        # the listing is marked incomplete already, and the server holds the object once.
+    def absorb(self, other: _Reader) -> None:
+        """Take over what `other` read (a catalog's subtree: no key of it is here yet)."""
+        self.build.records.update(other.build.records)
+        self.build.duplicates.extend(other.build.duplicates)
+        if self.build.dialect_seen is None:
+            self.build.dialect_seen = other.build.dialect_seen
+        self.problems.extend(other.problems)
+        self.requests += other.requests
+        self.paths |= other.paths
 
 
-def _values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: obj[name] for name in VALUE_FIELDS[kind] if name in obj}
+class CatalogPrefetch:
+    """The catalog listing, read in the background from the moment this is made: a plan's
+    first request needs nothing from the desired files, so it goes out while they load."""
+
+    def __init__(self, client: WaldurClient) -> None:
+        self._client = client
+        self._result: Listing | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="catalog-prefetch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._result = self._client.list_all(Kind.CATALOG, {})
+        except BaseException as exc:  # raised where the listing is taken
+            self._error = exc
+
+    def listing(self) -> Listing:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
 
 
 def observe(
-    client: WaldurClient, desired: DesiredState, api_dialect: str = "auto"
+    client: WaldurClient,
+    desired: DesiredState,
+    api_dialect: str = "auto",
+    catalogs: CatalogPrefetch | None = None,
 ) -> ObservedState:
-    """Read the declared catalogs and everything under them from the server."""
-    reader = _Reader(client, canonical={key: key for key in desired.records})
+    """Read the declared catalogs and everything under them from the server (the catalog
+    listing from `catalogs` when it was sent early)."""
+    urls = {kind: client.collection_url(kind) for kind in Kind if kind.in_tree}
+    reader = _Reader(client, Builder({key.parts: key for key in desired.records}, urls))
+    build = reader.build
     live_catalogs: dict[Key, Mapping[str, Any]] = {}
-    for obj in reader.listing(Kind.CATALOG):
-        key = catalog_key(
+    listing = catalogs.listing() if catalogs else client.list_all(Kind.CATALOG, {})
+    for obj in reader.take(Kind.CATALOG, {}, listing):
+        parts = (
             str(obj.get("name", "")),
             str(obj.get("version", "")),
             str(obj.get("catalog_type") or DEFAULT_CATALOG_TYPE),
         )
+        key = build.key(Kind.CATALOG, parts)
         if key not in desired.policies:
             continue
-        key = reader.key(key)
         uuid = str(obj.get("uuid"))
-        url = client.detail_url(Kind.CATALOG, uuid)
-        reader.add(Record(key, _values(Kind.CATALOG, obj), uuid, url))
+        build.add(key, values(Kind.CATALOG, obj), uuid, client.detail_url(Kind.CATALOG, uuid))
         live_catalogs[key] = obj
     loads: dict[Key, LoadState] = {}
-    contents: dict[Key, dict[str, frozenset[str]]] = {}
+    wanted: list[tuple[Key, Mapping[str, Any], bool]] = []
     for key, obj in live_catalogs.items():
         policy = desired.policies[key]
         if policy.absent:
@@ -116,20 +144,21 @@ def observe(
         if policy.loader is not None:  # the loader owns the contents: only its row is read
             loads[key] = LoadState.from_row(obj)
             if policy.loader.expect.need_contents and loads[key].phase is LoadPhase.OK:
-                contents[key] = read_contents(reader, obj)
+                wanted.append((key, obj, True))
             continue
-        _read_catalog(reader, key, obj)
-    reader.canonical = {}
-    chosen, reason = _choose_dialect(client, reader, api_dialect)
+        wanted.append((key, obj, False))
+    contents = _read_catalogs(reader, wanted)
+    writes_targets = any(key.kind is Kind.TARGET for key in desired.records)
+    chosen, reason = _choose_dialect(client, reader, api_dialect, writes_targets)
     complete = not reader.problems
     state = ObservedState(
-        records=reader.records,
+        records=build.records,
         complete=complete,
         incomplete_reason="; ".join(reader.problems),
         dialect=chosen,
         dialect_reason=reason,
         requests=reader.requests,
-        duplicates=reader.duplicates,
+        duplicates=build.duplicates,
         read_path=", ".join(sorted(reader.paths)) or EMBEDDED,
         catalog_sizes={key: _subtree_size(obj) for key, obj in live_catalogs.items()},
         loader_signs={
@@ -142,16 +171,60 @@ def observe(
     return state
 
 
+def _read_catalogs(
+    reader: _Reader, catalogs: list[tuple[Key, Mapping[str, Any], bool]]
+) -> dict[Key, dict[str, frozenset[str]]]:
+    """Read every catalog's subtree (or, for a loader's catalog, its contents: `True`), up to
+    `--concurrency` catalogs at a time (and one more in this thread), each into a reader of
+    its own; merge them in the given order. The first failure (in that order) is raised once
+    every read has ended. Returns the loader catalogs' contents."""
+    if not catalogs:
+        return {}
+    workers = max(reader.client.config.concurrency, 1)
+    parts = [reader.spawn() for _ in catalogs]
+    # This thread reads the first catalog while a pool reads the others: one catalog costs no
+    # thread hand-off. Two pools: a catalog's read waits on its target listings (no-embed),
+    # never on its own pool, so neither can starve the other. Threads start only on submit.
+    with (
+        ThreadPoolExecutor(min(workers, max(len(catalogs) - 1, 1)), "observe") as catalog_pool,
+        ThreadPoolExecutor(workers, "observe-listing") as listing_pool,
+    ):
+
+        def read(part: _Reader, key: Key, obj: Mapping[str, Any], loader: bool) -> Any:
+            if loader:
+                return read_contents(part, obj)
+            return _read_catalog(part, key, obj, listing_pool)
+
+        futures = [
+            catalog_pool.submit(read, part, *catalog)
+            for part, catalog in zip(parts[1:], catalogs[1:], strict=True)
+        ]
+        try:
+            results = [read(parts[0], *catalogs[0])]
+            results += [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    for part in parts:
+        reader.absorb(part)
+    return {
+        key: found
+        for (key, _, loader), found in zip(catalogs, results, strict=True)
+        if loader and found is not None
+    }
+
+
 def read_contents(reader: _Reader, catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     """A loader catalog's packages and their architectures, for its expectations (never
     planned against): the same package listing a declared catalog costs."""
     packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
-    if reader.dialect_seen is None:  # the targets read tell the dialect: no probe needed
+    if reader.build.dialect_seen is None:  # the targets read tell the dialect: no probe needed
         targets = (
             t for p in packages for v in p.get("versions") or [] for t in v.get("targets") or []
         )
         first = next(targets, None)
-        reader.dialect_seen = dialects.dialect_of(first) if first is not None else None
+        reader.build.dialect_seen = dialects.dialect_of(first) if first is not None else None
     return contents_of(packages)
 
 
@@ -183,60 +256,34 @@ def _subtree_size(catalog: Mapping[str, Any]) -> int:
     return sum(int(catalog.get(f) or 0) for f in ("package_count", "version_count", "target_count"))
 
 
-def _read_catalog(reader: _Reader, cat_key: Key, catalog: Mapping[str, Any]) -> None:
+def _read_catalog(
+    reader: _Reader, cat_key: Key, catalog: Mapping[str, Any], pool: Executor
+) -> None:
     packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
     embedded = all("versions" in p for p in packages)
     reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
+    build = reader.build
     by_name: dict[str, Key] = {}
     packages.reverse()  # then popped: front to back, each raw tree freed once it is read
     while packages:
         pkg = packages.pop()
-        key = reader.key(cat_key.child(str(pkg.get("name", ""))))
+        key = build.package(cat_key, pkg)
         by_name[key.parts[3]] = key
-        uuid = str(pkg.get("uuid"))
-        url = reader.client.detail_url(Kind.PACKAGE, uuid)
-        reader.add(Record(key, _values(Kind.PACKAGE, pkg), uuid, url))
         if embedded:
-            for version in pkg.get("versions") or []:
-                _add_version(reader, key, version, version.get("targets") or [])
+            for version in pkg.get("versions") or ():
+                build.version(key, version, version.get("targets") or ())
     if not embedded and by_name:
-        _read_per_kind(reader, catalog, by_name)
+        _read_per_kind(reader, catalog, by_name, pool)
 
 
-def _add_version(
-    reader: _Reader, pkg_key: Key, version: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]
+def _read_per_kind(
+    reader: _Reader, catalog: Mapping[str, Any], by_name: dict[str, Key], pool: Executor
 ) -> None:
-    client = reader.client
-    key = reader.key(
-        pkg_key.child(str(version.get("version", "")), str(version.get("module_version") or ""))
-    )
-    uuid = str(version.get("uuid", ""))
-    url = client.detail_url(Kind.VERSION, uuid)
-    reader.add(Record(key, _values(Kind.VERSION, version), uuid, url))
-    for target in targets:
-        if reader.dialect_seen is None:
-            reader.dialect_seen = dialects.dialect_of(target)
-        if not dialects.is_cpu_target(target):
-            continue
-        fields = dialects.target_from_wire(target)
-        t_key = reader.key(
-            key.child(
-                str(fields.pop("cpu_family", "")), str(fields.pop("cpu_microarchitecture", ""))
-            )
-        )
-        t_uuid = str(target.get("uuid", ""))
-        t_url = client.detail_url(Kind.TARGET, t_uuid)
-        reader.add(Record(t_key, fields, t_uuid, t_url))
-
-
-def _read_per_kind(reader: _Reader, catalog: Mapping[str, Any], by_name: dict[str, Key]) -> None:
     versions = reader.listing(Kind.VERSION, catalog_uuid=catalog["uuid"])
     # One target listing per version, concurrently; the client reads each listing's pages.
-    workers = max(reader.client.config.concurrency, 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        target_lists = list(
-            pool.map(lambda v: reader.listing(Kind.TARGET, version_uuid=v["uuid"]), versions)
-        )
+    target_lists = list(
+        pool.map(lambda v: reader.listing(Kind.TARGET, version_uuid=v["uuid"]), versions)
+    )
     for version, targets in zip(versions, target_lists, strict=True):
         pkg_key = by_name.get(str(version.get("package_name", "")))
         if pkg_key is None:
@@ -245,11 +292,16 @@ def _read_per_kind(reader: _Reader, catalog: Mapping[str, Any], by_name: dict[st
                 f"{version.get('package_name')!r}"
             )
             continue
-        _add_version(reader, pkg_key, version, targets)
+        reader.build.version(pkg_key, version, targets)
 
 
-def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple[str, str]:
-    found = reader.dialect_seen
+def _choose_dialect(
+    client: WaldurClient, reader: _Reader, wanted: str, writes_targets: bool
+) -> tuple[str, str]:
+    """The dialect target writes use. When the declared catalogs showed no target, the server's
+    target listing is asked, unless no target is declared (a Spack catalog): then nothing is
+    written that depends on it, and its no-op costs exactly its listing pages."""
+    found = reader.build.dialect_seen
     if wanted in dialects.DIALECTS:
         if found and found != wanted:
             raise ConfigError(
@@ -259,6 +311,8 @@ def _choose_dialect(client: WaldurClient, reader: _Reader, wanted: str) -> tuple
         return wanted, "as configured"
     if found:
         return found, "detected from the declared catalogs' targets"
+    if not writes_targets:
+        return dialects.UNDETERMINED, "no target declared or read: nothing depends on it"
     probe = client.request("GET", client.collection_url(Kind.TARGET), params={"page_size": 1})
     reader.requests += 1
     found = dialects.detect(probe.json())

@@ -19,7 +19,7 @@ import pytest
 from .harness import ROOT
 
 BIN = Path(sys.executable).parent
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "reconciler")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "reconciler", "waldur_sim")
 
 
 def run(*args: str | Path, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -64,8 +64,16 @@ def test_the_sdist_holds_the_package_the_licence_and_the_readme(dist):
     with tarfile.open(sdist) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
     assert {"pyproject.toml", "README.md", "LICENSE", "PKG-INFO"} <= names
-    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "reconciler").rglob("*.py")}
-    assert modules <= names
+    assert _modules() <= names
+
+
+def _modules() -> set[str]:
+    """Every module of the distribution's two programs: the reconciler and waldur-sim."""
+    return {
+        p.relative_to(ROOT).as_posix()
+        for root in ("reconciler", "waldur_sim")
+        for p in (ROOT / root).rglob("*.py")
+    }
 
 
 def test_the_wheel_has_every_subpackage_the_scripts_the_licence_and_the_readme(dist):
@@ -76,13 +84,15 @@ def test_the_wheel_has_every_subpackage_the_scripts_the_licence_and_the_readme(d
         metadata = email.message_from_string(archive.read(f"{info}/METADATA").decode())
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
     packages = {
-        p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "reconciler").rglob("__init__.py")
+        p.parent.relative_to(ROOT).as_posix()
+        for root in ("reconciler", "waldur_sim")
+        for p in (ROOT / root).rglob("__init__.py")
     }
-    assert "waldur_sim" in packages and len(packages) >= 10
+    assert {"waldur_sim", "waldur_sim/loaders", "reconciler/core"} <= packages
+    assert len(packages) >= 10
     for package in packages:
         assert f"{package}/__init__.py" in names, package
-    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "reconciler").rglob("*.py")}
-    assert modules <= names
+    assert _modules() <= names
     assert "reconcile = reconciler.cli.main:entry" in entry_points
     assert "waldur-sim = waldur_sim.server:main" in entry_points
     assert f"{info}/licenses/LICENSE" in names

@@ -138,3 +138,16 @@ def test_latency_is_added_to_every_answer(sim: Any) -> None:
     for _ in range(3):
         api.list("catalog")
     assert time.monotonic() - started >= 0.45
+
+
+def test_stats_keep_the_most_requests_in_flight_at_once(sim: Any) -> None:
+    process = sim("--stall-rate", "1", "--stall-seconds", "60", "--fault-methods", "GET")
+    url = process.api_url + "marketplace-software-catalogs/"
+    assert stats(process)["max_in_flight"] == 0  # the stats requests themselves do not count
+    for _ in range(3):  # three answers held back: three requests in flight together
+        threading.Thread(target=_get_quietly, args=(url,), daemon=True).start()
+    wait_until(lambda: stats(process)["faults"]["stalled"] == 3, "three requests to stall")
+    assert stats(process)["max_in_flight"] == 3
+    assert httpx.delete(f"{process.api_url}_sim/stats/").status_code == 204
+    assert stats(process)["max_in_flight"] == 3  # a reset keeps what is still in flight
+    assert process.stop(timeout=5) == 0
