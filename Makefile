@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test processes: most tests wait on a waldur-sim or a child process, so two per core pay.
+TEST_WORKERS ?= 4
 
 .PHONY: demo test prereqs lint lint-ci dist bench clean docs docs-build docs-reference
 
@@ -22,7 +24,7 @@ demo: $(STAMP)
 test: prereqs lint-ci
 	$(BIN)/ruff check reconciler waldur_sim tests bench examples
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # Before anything else: what the tests need outside .venv (installed as root, or named).
 prereqs:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # What `make test` needs besides Python 3.11+ and make, checked in its first second:
-# headless Chromium (tests/browser/), git and ssh-keygen (the Git-source and pre-commit tests),
+# headless Chromium (tests/browser/), git, ssh-keygen and gpg (the Git-source and pre-commit tests),
+# kubectl and systemd-analyze (deploy/ verified),
 # curl (the documentation's shell sessions, tests/docs/). As root with apt-get (a fresh Debian
 # or Ubuntu machine, a CI runner) the missing ones are installed; otherwise this stops with one
 # line naming exactly what to install. `make test` and `.ci/run` call it first.
@@ -36,6 +37,11 @@ fi
 command -v git >/dev/null 2>&1 || missing="$missing git"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
+# gpg: signed-commit checks with a keyring; systemd-analyze and kubectl: deploy/ is verified
+# (the instance unit, the Kustomize overlays). Debian's kubectl is in kubernetes-client.
+command -v gpg >/dev/null 2>&1 || missing="$missing gnupg"
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
 # Debian splits venv/ensurepip out of python3 (the package python3-venv).
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
 

@@ -41,8 +41,9 @@ def test_without_the_tools_it_names_each_package_to_install(tmp_path):
     done = _run(str(bare))
     assert done.returncode == 1, done.stderr
     (line,) = done.stderr.splitlines()
-    assert line.startswith("make test: missing chromium git openssh-client curl:"), line
-    assert "sudo apt-get install chromium git openssh-client curl" in line
+    packages = "chromium git openssh-client curl gnupg systemd kubernetes-client"
+    assert line.startswith(f"make test: missing {packages}:"), line
+    assert f"sudo apt-get install {packages}" in line
 
 
 def test_with_everything_there_it_says_nothing():
