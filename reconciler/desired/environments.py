@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.core.errors import ConfigError
 
-FieldPath = tuple[str | int, ...]
+if TYPE_CHECKING:  # yamlsrc imports YAML: not at run time, where only the alias is used
+    from reconciler.desired.yamlsrc import FieldPath
 
 #: The project file's name at the root of a catalog repository (never read as a catalog).
 PROJECT_FILE = "reconcile.yaml"
