@@ -194,6 +194,8 @@ class Daemon:
         except Exception as exc:  # keep the daemon alive whatever happens in one run
             self._fail(exc, unexpected=True)
         finally:
+            if outcome is None:  # ended before it observed: the server's state is not known
+                self.state.last_observation_ok = False
             elapsed = time.monotonic() - started
             self.metrics.runs.labels(result).inc()
             self.metrics.duration.observe(elapsed)
@@ -222,7 +224,6 @@ class Daemon:
             self._schedule_backoff()
 
     def _reconcile(self, client: WaldurClient) -> Outcome:
-        self.state.last_observation_ok = False
         ws = self.source.prepare(self.settings)
         self._use(ws.settings)
         self.book.arguments = [str(f) for f in ws.files]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import yaml
 
+from tests.waiting import wait_until
+
 from .harness import ROOT, count_kinds, eessi_subset, server_tree, write_yaml
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -161,3 +163,28 @@ def test_changes_a_read_only_server_will_not_take_are_a_steady_state_not_an_erro
     stats = httpx.get(server.base_url + "/api/_sim/stats/", timeout=5).json()
     for kind in ("version", "target"):
         assert not {"POST", "PUT", "PATCH"} & set(stats["kinds"].get(kind, {})), stats["kinds"]
+
+
+def test_readiness_stays_up_while_a_run_is_in_flight(sim, daemons, tmp_path):
+    """A run in progress is not a failed observation: /readyz answers from the last finished
+    run, so a pod does not go unready during every run (it did: the flag was reset when a run
+    started)."""
+    server = sim(
+        "--stall-rate", "1", "--stall-seconds", "60", "--fault-kinds", "target",
+        "--fault-methods", "PATCH",
+    )  # fmt: skip
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    desired = write_yaml(tmp_path / "desired.yaml", doc)
+    d = daemons(
+        server.api_url, server.staff_token, [desired], "--interval", "1s", "--timeout", "90"
+    )
+    d.wait_runs(1)
+    assert d.get("readyz").json() == {"ready": True, "reason": "ok"}
+
+    # The next run patches the targets' paths, and the sim holds its first PATCH back.
+    doc["catalogs"][0]["target_defaults"]["path"] = "/opt/{cpu_family}/{cpu_microarchitecture}"
+    write_yaml(desired, doc)
+    stats = server.api_url + "_sim/stats/"
+    wait_until(lambda: httpx.get(stats).json()["faults"]["stalled"] >= 1, "a PATCH to stall")
+    assert d.get("status.json").json()["running"] is True
+    assert d.get("readyz").json() == {"ready": True, "reason": "ok"}
