@@ -63,7 +63,7 @@ from reconciler.core.model import Kind
 from reconciler.core.secret import Secret
 from reconciler.core.urls import public_url
 from reconciler.remote import deadline
-from reconciler.remote.listing import Listing, read_listing
+from reconciler.remote.listing import Listing, PageSink, read_listing
 from reconciler.remote.paging import DEFAULT_MAX_OBJECTS
 from reconciler.remote.responses import (
     MIB,
@@ -426,9 +426,14 @@ class WaldurClient:
             return
 
     # -- lists ---------------------------------------------------------------------------------
-    def list_all(self, kind: Kind, params: Mapping[str, Any] | None = None) -> Listing:
-        return self.list_url(self.collection_url(kind), params)
+    def list_all(
+        self, kind: Kind, params: Mapping[str, Any] | None = None, sink: PageSink | None = None
+    ) -> Listing:
+        return self.list_url(self.collection_url(kind), params, sink)
 
-    def list_url(self, url: str, params: Mapping[str, Any] | None = None) -> Listing:
-        """Every page of a collection (`listing.read_listing`)."""
-        return read_listing(self, url, params)
+    def list_url(
+        self, url: str, params: Mapping[str, Any] | None = None, sink: PageSink | None = None
+    ) -> Listing:
+        """Every page of a collection (`listing.read_listing`); given a `sink`, each page is
+        handed to it as it arrives, in page order, instead of being kept."""
+        return read_listing(self, url, params, sink)

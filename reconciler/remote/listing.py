@@ -6,6 +6,11 @@ what the server really sent. The result is complete only if every page agreed on
 ``X-Result-Count`` and the items add up to it with no uuid twice; otherwise the listing is
 read again (the server changed meanwhile), up to three times, and then returned marked
 incomplete (deletes are then withheld).
+
+A reader that turns objects into something else can take each page as it arrives (a
+`PageSink`), in page order, while the later pages are still in flight: the work on a page then
+overlaps the server's work on the next ones, and no raw page outlives its turn. A new attempt
+starts the sink again, so what it holds is always one whole read of the listing.
 """
 
 from __future__ import annotations
@@ -51,11 +56,46 @@ class WaldurClient(Protocol):
     ) -> httpx.Response: ...
 
 
+class PageSink(Protocol):
+    """Takes a listing's items page by page, in page order (first page first)."""
+
+    def restart(self) -> None:
+        """A new read of the listing begins: forget every page taken so far."""
+
+    def take(self, items: list[dict[str, Any]]) -> None:
+        """One page's items; they are the sink's now (it may empty the list)."""
+
+
+class _Keep:
+    """The sink of a plain listing: every item, kept."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def restart(self) -> None:
+        self.items = []
+
+    def take(self, items: list[dict[str, Any]]) -> None:
+        self.items.extend(items)
+
+
+class _Tally:
+    """What a read's completeness is judged by: the items counted and their uuids."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.uuids: set[Any] = set()
+
+    def add(self, items: list[dict[str, Any]]) -> None:
+        self.count += len(items)
+        self.uuids.update(item.get("uuid") for item in items)
+
+
 @dataclass
 class Listing:
     """Every item of a collection, and whether the read was complete and consistent."""
 
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]]  # empty when a `PageSink` took them
     total: int
     complete: bool = True
     reason: str = ""
@@ -63,13 +103,19 @@ class Listing:
 
 
 def read_listing(
-    client: WaldurClient, url: str, params: Mapping[str, Any] | None = None
+    client: WaldurClient,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    sink: PageSink | None = None,
 ) -> Listing:
+    """Every item of the listing at `url`, in `Listing.items` or, page by page, in `sink`."""
     base = {**(params or {}), "page_size": PAGE_SIZE}
+    keep = _Keep()
+    target: PageSink = keep if sink is None else sink
     requests = 0
     listing = Listing(items=[], total=0)
     for _ in range(ATTEMPTS):
-        listing, sent = _read_once(client, url, base)
+        listing, sent = _read_once(client, url, base, target)
         requests += sent
         if listing.complete:
             break
@@ -79,42 +125,49 @@ def read_listing(
             reason=listing.reason,
         )
     listing.requests = requests
+    listing.items = keep.items
     return listing
 
 
-def _read_once(client: WaldurClient, url: str, params: dict[str, Any]) -> tuple[Listing, int]:
+def _read_once(
+    client: WaldurClient, url: str, params: dict[str, Any], sink: PageSink
+) -> tuple[Listing, int]:
     path = urlsplit(url).path
+    sink.restart()
+    tally = _Tally()
     first = client.request("GET", url, params=params)
     items = _items(path, json_body(first))
     pages, size = page_count(path, first, items, PAGE_SIZE, client.config.max_list_objects)
     total = result_count(first)
     totals = {total}
+    tally.add(items)
+    sink.take(items)
     window: deque[_Page] = deque()
     width = max(client.config.concurrency, 1)
     try:
         for page in range(2, pages + 1):
             window.append(client.pool.submit(_page, client, url, params, page, size))
             if len(window) >= width:
-                totals.add(_collect(window.popleft(), items))
+                totals.add(_collect(window.popleft(), sink, tally))
         while window:
-            totals.add(_collect(window.popleft(), items))
+            totals.add(_collect(window.popleft(), sink, tally))
     except NotFound:  # "Invalid page.": the collection shrank meanwhile
-        return Listing(items, total or 0, False, "a page vanished while listing"), pages
+        return Listing([], total or 0, False, "a page vanished while listing"), pages
     finally:
         for future in window:
             future.cancel()
-    uuids = {item.get("uuid") for item in items}
     if len(totals) > 1:
-        return Listing(items, total or 0, False, "the result count changed while listing"), pages
-    if total is not None and (len(items) != total or len(uuids) != len(items)):
-        why = f"read {len(items)} items ({len(uuids)} distinct), server counts {total}"
-        return Listing(items, total, False, why), pages
-    return Listing(items, total if total is not None else len(items)), pages
+        return Listing([], total or 0, False, "the result count changed while listing"), pages
+    if total is not None and (tally.count != total or len(tally.uuids) != tally.count):
+        why = f"read {tally.count} items ({len(tally.uuids)} distinct), server counts {total}"
+        return Listing([], total, False, why), pages
+    return Listing([], total if total is not None else tally.count), pages
 
 
-def _collect(future: _Page, items: list[dict[str, Any]]) -> int | None:
+def _collect(future: _Page, sink: PageSink, tally: _Tally) -> int | None:
     page_total, page_items = future.result()
-    items.extend(page_items)
+    tally.add(page_items)
+    sink.take(page_items)
     return page_total
 
 

@@ -32,6 +32,7 @@ from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
 from reconciler.core.model import DEFAULT_CATALOG_TYPE, DesiredState, Key, Kind, ObservedState
 from reconciler.remote.client import Listing, WaldurClient
+from reconciler.remote.listing import PageSink
 from reconciler.remote.records import Builder, values
 
 log = get_logger("reconciler.observe")
@@ -58,9 +59,12 @@ class _Reader:
     paths: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def listing(self, kind: Kind, **params: Any) -> list[dict[str, Any]]:
-        """One whole listing; safe to call from several threads (the no-embed path)."""
-        return self.take(kind, params, self.client.list_all(kind, params))
+    def listing(
+        self, kind: Kind, sink: PageSink | None = None, **params: Any
+    ) -> list[dict[str, Any]]:
+        """One whole listing (or, with a `sink`, its pages handed to it as they arrive); safe
+        to call from several threads (the no-embed path)."""
+        return self.take(kind, params, self.client.list_all(kind, params, sink))
 
     def take(self, kind: Kind, params: Mapping[str, Any], result: Listing) -> list[dict[str, Any]]:
         """The items of a listing read; its requests and completeness are noted."""
@@ -256,24 +260,46 @@ def _subtree_size(catalog: Mapping[str, Any]) -> int:
     return sum(int(catalog.get(f) or 0) for f in ("package_count", "version_count", "target_count"))
 
 
+class _PackagePages:
+    """A catalog's package pages, turned into records as each one arrives (a `PageSink`): the
+    records of page n are built while pages n+1… are still on their way, and each raw tree is
+    freed once read. Pages come in page order, so the records, duplicates and dialect seen are
+    the same whatever order the server answers in. A new read of the listing starts afresh."""
+
+    def __init__(self, reader: _Reader, catalog: Key) -> None:
+        self.reader = reader
+        self.catalog = catalog
+        self.by_name: dict[str, Key] = {}
+        self.embedded = True  # every package so far carried its versions
+
+    def restart(self) -> None:
+        self.reader.build = self.reader.build.fresh()
+        self.by_name = {}
+        self.embedded = True
+
+    def take(self, items: list[dict[str, Any]]) -> None:
+        build, by_name, catalog = self.reader.build, self.by_name, self.catalog
+        items.reverse()  # then popped: front to back, each raw tree freed once it is read
+        while items:
+            pkg = items.pop()
+            key = build.package(catalog, pkg)
+            by_name[key.parts[3]] = key
+            if "versions" not in pkg:
+                self.embedded = False  # an older server: versions come from their listing
+                continue
+            for version in pkg["versions"] or ():
+                build.version(key, version, version.get("targets") or ())
+
+
 def _read_catalog(
     reader: _Reader, cat_key: Key, catalog: Mapping[str, Any], pool: Executor
 ) -> None:
-    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
-    embedded = all("versions" in p for p in packages)
-    reader.paths.add(EMBEDDED if embedded or not packages else PER_KIND)
-    build = reader.build
-    by_name: dict[str, Key] = {}
-    packages.reverse()  # then popped: front to back, each raw tree freed once it is read
-    while packages:
-        pkg = packages.pop()
-        key = build.package(cat_key, pkg)
-        by_name[key.parts[3]] = key
-        if embedded:
-            for version in pkg.get("versions") or ():
-                build.version(key, version, version.get("targets") or ())
-    if not embedded and by_name:
-        _read_per_kind(reader, catalog, by_name, pool)
+    pages = _PackagePages(reader, cat_key)
+    reader.listing(Kind.PACKAGE, pages, catalog_uuid=catalog["uuid"])
+    embedded = pages.embedded or not pages.by_name
+    reader.paths.add(EMBEDDED if embedded else PER_KIND)
+    if not embedded:
+        _read_per_kind(reader, catalog, pages.by_name, pool)
 
 
 def _read_per_kind(

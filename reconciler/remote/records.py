@@ -46,6 +46,10 @@ class Builder:
         self._version_url = urls[Kind.VERSION]
         self._target_url = urls[Kind.TARGET]
 
+    def fresh(self) -> Builder:
+        """An empty builder for the same desired keys and URLs."""
+        return Builder(self.canonical, self.urls)
+
     def key(self, kind: Kind, parts: tuple[str, ...]) -> Key:
         found = self.canonical.get(parts)
         if found is not None and found.kind is kind:  # a package and a link both have 4 parts
@@ -71,13 +75,24 @@ class Builder:
     def version(
         self, package: Key, version: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]
     ) -> None:
-        own = (str(version.get("version", "")), str(version.get("module_version") or ""))
-        key = self.key(Kind.VERSION, package.parts + own)
+        # The hottest loop of a Spack-sized read (40,000 versions): `key` and `add` inlined.
+        parts = (
+            *package.parts,
+            str(version.get("version", "")),
+            str(version.get("module_version") or ""),
+        )
+        key = self.canonical.get(parts)  # 6 parts: only a version's key has as many
+        if key is None:
+            key = Key(Kind.VERSION, parts)
         uuid = str(version.get("uuid", ""))
         url = f"{self._version_url}{uuid.replace('-', '')}/"
         fields = {name: version[name] for name in _VERSION_FIELDS if name in version}
-        self.add(key, fields, uuid, url)
-        self._targets(key.parts, targets)
+        if key in self.records:
+            self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
+        else:
+            self.records[key] = Record(key, fields, uuid, url)
+        if targets:
+            self._targets(parts, targets)
 
     def _targets(self, parent: tuple[str, ...], targets: Iterable[Mapping[str, Any]]) -> None:
         canonical, records, base = self.canonical, self.records, self._target_url
