@@ -12,13 +12,15 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.core.errors import GuardRefused
 from reconciler.engine.savedplan import SavedPlan
 from reconciler.settings import Settings
-from reconciler.source.git import Checkout
 from reconciler.source.workspace import Workspace, git_source, workspace
+
+if TYPE_CHECKING:
+    from reconciler.source.git import Checkout
 
 
 def open_workspace(settings: Settings, files: Sequence[Path] | None) -> Workspace:

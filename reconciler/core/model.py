@@ -121,6 +121,18 @@ class Key:
     def __reduce__(self) -> tuple[type[Key], tuple[Kind, tuple[str, ...]]]:
         return (Key, (self.kind, self.parts))
 
+    @staticmethod
+    def trusted(kind: Kind, parts: tuple[str, ...]) -> Key:
+        """`Key(kind, parts)` for parts of the right length already (a signed cache entry,
+        the server's objects under a known parent): no length check, and the slots are set
+        directly instead of through the frozen class's `object.__setattr__` (1.3 → 0.75 µs).
+        The bulk paths build tens of thousands of keys."""
+        key = _new(Key)
+        _KEY_KIND(key, kind)
+        _KEY_PARTS(key, parts)
+        _KEY_HASH(key, hash(parts))
+        return key
+
     @property
     def parent(self) -> Key | None:
         parent = self.kind.parent
@@ -201,6 +213,35 @@ class Record:
     @property
     def kind(self) -> Kind:
         return self.key.kind
+
+
+_new = object.__new__
+# The slot descriptors of the two frozen classes the bulk paths build tens of thousands of:
+# setting a slot through its descriptor skips the frozen class's `__setattr__`.
+_KEY_KIND, _KEY_PARTS, _KEY_HASH = (Key.__dict__[n].__set__ for n in ("kind", "parts", "_hash"))
+_RECORD_SLOTS = tuple(
+    Record.__dict__[name].__set__ for name in ("key", "fields", "uuid", "url", "source")
+)
+
+
+def make_record(
+    key: Key,
+    fields: Mapping[str, Any],
+    uuid: str | None = None,
+    url: str | None = None,
+    source: str | None = None,
+) -> Record:
+    """`Record(key, fields, uuid, url, source)` in less than half the time (2.3 → 1.0 µs):
+    the frozen dataclass's `__init__` sets each field through `object.__setattr__`. For the
+    paths that build a record per object read (the server's pages, the desired-state cache)."""
+    record = _new(Record)
+    set_key, set_fields, set_uuid, set_url, set_source = _RECORD_SLOTS
+    set_key(record, key)
+    set_fields(record, fields)
+    set_uuid(record, uuid)
+    set_url(record, url)
+    set_source(record, source)
+    return record
 
 
 #: The catalogs Waldur's own loaders fill: loader name → (catalog name, catalog type).

@@ -27,6 +27,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from reconciler.core.model import (
     CatalogPolicy,
     DesiredState,
@@ -34,7 +36,7 @@ from reconciler.core.model import (
     Key,
     Kind,
     LoaderPolicy,
-    Record,
+    make_record,
 )
 
 NAME = "waldur-catalog-reconciler desired-state cache"
@@ -166,14 +168,23 @@ def _unpack(data: Any) -> DesiredState | None:
         for kind, parent, own, fields, source in data["records"]:
             parts = parts_of[parent] + tuple(own) if parent >= 0 else tuple(own)
             parts_of.append(parts)
-            key = Key(kinds[kind], parts)
-            records[key] = Record(key, fields, source=source)
+            key = Key.trusted(kinds[kind], parts)  # signed, by this code: lengths are right
+            records[key] = make_record(key, fields, source=source)
         policies = {
             Key(Kind.CATALOG, tuple(parts)): _unpolicy(policy) for parts, policy in data["policies"]
         }
         return DesiredState(records=records, policies=policies, sources=tuple(data["sources"]))
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+
+
+def _parse(body: bytes) -> Any:
+    """The entry's JSON: orjson (a third of the standard library's time on a large state),
+    the standard library for what orjson refuses (an integer beyond 64 bits)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _signature(key: bytes, body: bytes) -> bytes:
@@ -191,7 +202,7 @@ def read(entry: Path) -> DesiredState | None:
         key = signing_key(create=False)
         if key is None or not hmac.compare_digest(signature, _signature(key, body)):
             return None
-        state = _unpack(json.loads(body))
+        state = _unpack(_parse(body))
     except (OSError, ValueError, RecursionError):
         return None
     if state is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.core import dialect as dialects
-from reconciler.core.model import VALUE_FIELDS, Key, Kind, Record
+from reconciler.core.model import VALUE_FIELDS, Key, Kind, Record, make_record
 
 _CURRENT = dialects.CURRENT
 _CPU = dialects.CPU_TARGET_TYPE
@@ -59,7 +59,7 @@ class Builder:
     def add(self, key: Key, fields: dict[str, Any], uuid: str | None, url: str | None) -> None:
         have = self.records.get(key)
         if have is None:
-            self.records[key] = Record(key, fields, uuid, url)
+            self.records[key] = make_record(key, fields, uuid, url)
         elif have.uuid != uuid:
             self.duplicates.append(f"{key} (uuids {have.uuid}, {uuid})")
         # else: one object read twice, on two pages of a listing that moved while it was read;
@@ -83,14 +83,14 @@ class Builder:
         )
         key = self.canonical.get(parts)  # 6 parts: only a version's key has as many
         if key is None:
-            key = Key(Kind.VERSION, parts)
+            key = Key.trusted(Kind.VERSION, parts)
         uuid = str(version.get("uuid", ""))
         url = f"{self._version_url}{uuid.replace('-', '')}/"
         fields = {name: version[name] for name in _VERSION_FIELDS if name in version}
         if key in self.records:
             self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
         else:
-            self.records[key] = Record(key, fields, uuid, url)
+            self.records[key] = make_record(key, fields, uuid, url)
         if targets:
             self._targets(parts, targets)
 
@@ -107,10 +107,10 @@ class Builder:
             parts = (*parent, family, str(fields.pop("cpu_microarchitecture", "")))
             key = canonical.get(parts)  # 8 parts: only a target's key has as many
             if key is None:
-                key = Key(Kind.TARGET, parts)
+                key = Key.trusted(Kind.TARGET, parts)
             uuid = str(target.get("uuid", ""))
             url = f"{base}{uuid.replace('-', '')}/"
             if key in records:
                 self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
             else:
-                records[key] = Record(key, fields, uuid, url)
+                records[key] = make_record(key, fields, uuid, url)

@@ -14,12 +14,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.core.errors import ConfigError
 from reconciler.core.secret import Secret
 from reconciler.desired.environments import PROJECT_FILE, Environment, find_project
 from reconciler.settings import Settings, read_token
-from reconciler.source.git import Checkout, GitConfig, GitSource
+
+if TYPE_CHECKING:  # imported when a Git URL is set: a run from local files never needs it
+    from reconciler.source.git import Checkout, GitSource
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ def git_source(settings: Settings) -> GitSource | None:
     """The Git source of `settings`, or None when the files are local."""
     if not settings.git_url:
         return None
+    from reconciler.source.git import GitConfig, GitSource  # subprocess, tarfile, …: ~15 ms
+
     token = None
     if settings.git_token_file:
         token = read_token(settings.git_token_file, {})
