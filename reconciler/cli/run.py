@@ -17,6 +17,7 @@ from reconciler.cli.context import (
     settings_for_saved,
     with_context,
 )
+from reconciler.core.background import Background
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
 from reconciler.core.model import DesiredState
 from reconciler.core.plan import Plan
@@ -163,21 +164,23 @@ def _plan_or_apply(
 def _open(
     settings: Settings, ws: Workspace, write: bool
 ) -> tuple[WaldurClient, DesiredState, CatalogPrefetch | None]:
-    """The client and the desired state. A plan sends its first request (the catalog listing,
-    which needs nothing from the files) before it loads them, so that the request's round trip
-    overlaps their loading; an apply reads nothing before it holds the lock. Either way a
-    problem in the files is reported before one in the client's settings."""
+    """The client and the desired state. A plan loads the files on a thread of its own while
+    it builds the client (reading the CA bundle releases the GIL) and sends its first request
+    (the catalog listing, which needs nothing from the files), so that the three overlap; an
+    apply reads nothing before it holds the lock. Either way a problem in the files is
+    reported before one in the client's settings."""
     if write:
         desired = load(ws.files, ws.values)
         return WaldurClient(settings.client_config()), desired, None
+    loading = Background(lambda: load(ws.files, ws.values), "load-desired")
     try:
         client = WaldurClient(settings.client_config())
     except ReconcileError:
-        load(ws.files, ws.values)
+        loading.result()
         raise
     try:
         early = CatalogPrefetch(client)
-        return client, load(ws.files, ws.values), early
+        return client, loading.result(), early
     except BaseException:
         client.close()
         raise

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core import dialect as dialects
+from reconciler.core.background import Background
 from reconciler.core.errors import ConfigError
 from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
@@ -94,24 +95,10 @@ class CatalogPrefetch:
     first request needs nothing from the desired files, so it goes out while they load."""
 
     def __init__(self, client: WaldurClient) -> None:
-        self._client = client
-        self._result: Listing | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="catalog-prefetch", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            self._result = self._client.list_all(Kind.CATALOG, {})
-        except BaseException as exc:  # raised where the listing is taken
-            self._error = exc
+        self._read = Background(lambda: client.list_all(Kind.CATALOG, {}), "catalog-prefetch")
 
     def listing(self) -> Listing:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
+        return self._read.result()
 
 
 def observe(
