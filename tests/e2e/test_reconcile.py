@@ -255,3 +255,20 @@ def test_invalid_token_and_unreachable_server_exit_1_without_traceback(sim):
     )
     assert down.returncode == 1 and "cannot connect" in down.stderr
     assert "Traceback" not in down.stderr
+
+
+def test_a_plan_reports_a_problem_in_its_files_before_one_in_the_client_settings(tmp_path):
+    """The files load on a thread while the client is built: whichever fails, the files'
+    problem is the one reported (file, line, field), and a good file lets the client's own
+    problem through."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('catalogs:\n  - name: EESSI\n    version: "2023.06"\n    colour: blue\n')
+    plain_remote = "http://waldur.example.org/api/"  # refused before any request: not loopback
+    both = reconcile(None, "plan", "-f", str(broken), api_url=plain_remote, token=None)
+    assert both.returncode == 1, both.stderr
+    assert f"{broken}:4: catalogs[0].colour: unknown field" in both.stderr
+    assert "http" not in both.stderr.replace(str(broken), "")
+    client_only = reconcile(None, "plan", "-f", str(EXAMPLE), api_url=plain_remote, token=None)
+    assert client_only.returncode == 1, client_only.stderr
+    assert "waldur.example.org" in client_only.stderr and "desired state" not in client_only.stderr
+    assert "Traceback" not in both.stderr + client_only.stderr
