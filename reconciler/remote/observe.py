@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core import dialect as dialects
 from reconciler.core.background import Background
-from reconciler.core.errors import ConfigError
+from reconciler.core.errors import ApiError, ConfigError
 from reconciler.core.loaders import LoadPhase, LoadState
 from reconciler.core.log import get_logger
 from reconciler.core.model import DEFAULT_CATALOG_TYPE, DesiredState, Key, Kind, ObservedState
@@ -88,6 +89,22 @@ class _Reader:
         self.problems.extend(other.problems)
         self.requests += other.requests
         self.paths |= other.paths
+
+
+@contextmanager
+def server_shaped(kind: Kind, catalog: Key) -> Iterator[None]:
+    """Objects of `catalog`'s listing that are not of the shape Waldur sends (a list where an
+    object belongs, a number where a list does) end the run as the server's fault, before
+    anything is written, not as the reconciler's "internal error"."""
+    try:
+        yield
+    except (AttributeError, TypeError, KeyError) as exc:  # raised by the server's data only
+        raise ApiError(
+            f"GET {kind.label} listing of catalog {catalog}: the server sent an object that "
+            f"is not of the shape Waldur sends ({type(exc).__name__}: {exc}); the listing "
+            "cannot be read, so the run stops here and nothing was written",
+            method="GET",
+        ) from None
 
 
 class CatalogPrefetch:
@@ -183,7 +200,8 @@ def _read_catalogs(
 
         def read(part: _Reader, key: Key, obj: Mapping[str, Any], loader: bool) -> Any:
             if loader:
-                return read_contents(part, obj)
+                with server_shaped(Kind.PACKAGE, key):
+                    return read_contents(part, obj)
             return _read_catalog(part, key, obj, listing_pool)
 
         futures = [
@@ -267,15 +285,16 @@ class _PackagePages:
     def take(self, items: list[dict[str, Any]]) -> None:
         build, by_name, catalog = self.reader.build, self.by_name, self.catalog
         items.reverse()  # then popped: front to back, each raw tree freed once it is read
-        while items:
-            pkg = items.pop()
-            key = build.package(catalog, pkg)
-            by_name[key.parts[3]] = key
-            if "versions" not in pkg:
-                self.embedded = False  # an older server: versions come from their listing
-                continue
-            for version in pkg["versions"] or ():
-                build.version(key, version, version.get("targets") or ())
+        with server_shaped(Kind.PACKAGE, catalog):
+            while items:
+                pkg = items.pop()
+                key = build.package(catalog, pkg)
+                by_name[key.parts[3]] = key
+                if "versions" not in pkg:
+                    self.embedded = False  # an older server: versions come from their listing
+                    continue
+                for version in pkg["versions"] or ():
+                    build.version(key, version, version.get("targets") or ())
 
 
 def _read_catalog(
@@ -286,7 +305,8 @@ def _read_catalog(
     embedded = pages.embedded or not pages.by_name
     reader.paths.add(EMBEDDED if embedded else PER_KIND)
     if not embedded:
-        _read_per_kind(reader, catalog, pages.by_name, pool)
+        with server_shaped(Kind.VERSION, cat_key):
+            _read_per_kind(reader, catalog, pages.by_name, pool)
 
 
 def _read_per_kind(

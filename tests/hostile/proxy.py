@@ -13,6 +13,8 @@ while it runs (``proxy.behaviours = [...]``), e.g. an honest plan, then a hostil
   ``url`` fields, parent links and ``next``/``last`` links then name another server.
 - `InflatePagination(...)`: listings claim ``X-Result-Count: 999999999`` and/or a ``last``
   (and ``next``) link to page 999999999.
+- `Misshape(value)`: package listings whose every package's ``versions`` is `value` (a
+  string, a list of numbers): trees not of Waldur's shape.
 - `HugeBody(megabytes)`: listings answer a valid JSON array padded with that much whitespace,
   streamed in 1 MiB chunks (never held in memory here).
 - `EchoHeaders()`: a write (POST, PUT, PATCH, DELETE) is answered 400 with a body that quotes
@@ -132,6 +134,23 @@ class InflatePagination(Behaviour):
         if self.last_page is not None:
             links.append(f'<{base}?page={self.last_page}&page_size=300>; rel="last"')
         exchange.set_header("Link", ", ".join(links) or None)
+
+
+class Misshape(Behaviour):
+    """Package listings whose embedded trees are not of Waldur's shape: every package's
+    ``versions`` becomes `value` (a string, a list of numbers, …)."""
+
+    def __init__(self, value: Any = "not a list") -> None:
+        self.value = value
+
+    def after(self, exchange: Exchange) -> None:
+        if not exchange.is_listing or "marketplace-software-packages" not in exchange.path:
+            return
+        packages = json.loads(_joined(exchange.answer))
+        for package in packages:
+            package["versions"] = self.value
+        exchange.answer = [json.dumps(packages).encode()]
+        exchange.set_header("Content-Length", None)
 
 
 class HugeBody(Behaviour):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.e2e.harness import RECONCILE, ROOT, cli_env, reconcile, sim_stats, write_yaml, writes
-from tests.hostile.proxy import Drip, HugeBody, InflatePagination
+from tests.hostile.proxy import Drip, HugeBody, InflatePagination, Misshape
 from tests.waiting import wait_until
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -85,6 +85,17 @@ def test_a_pagination_bomb_ends_at_once_with_no_write(sim, hostile, tmp_path, bo
         done.stderr
     )
     assert len(proxy.seen) < 10  # the first page, not a billion
+
+
+@pytest.mark.parametrize("versions", ["not a list", [1, 2], [{"targets": 5}]])
+def test_trees_not_of_waldurs_shape_are_the_servers_error_with_no_write(
+    sim, hostile, tmp_path, versions
+):
+    server, desired = loaded(sim, tmp_path)
+    proxy, before = hostile(server, Misshape(versions)), writes(sim_stats(server))
+    done = run_limited(server, proxy, desired, "apply")
+    assert_refused_unwritten(done, server, "the server sent an object that is not of the", before)
+    assert "internal error" not in done.stderr and "nothing was written" in done.stderr
 
 
 def test_a_body_of_hundreds_of_megabytes_is_not_read(sim, hostile, tmp_path):

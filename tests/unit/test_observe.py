@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from reconciler.core.errors import ApiError
 from reconciler.core.model import CatalogPolicy, DesiredState, Kind, Record, catalog_key
 from reconciler.remote.client import ClientConfig, WaldurClient
 from reconciler.remote.observe import observe
@@ -110,3 +112,22 @@ def test_observed_keys_are_the_desired_keys_and_the_dialect_is_read_from_a_targe
         Kind.VERSION,
         Kind.TARGET,
     ]
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        "not a list",
+        [1, 2],
+        [{"uuid": hexid("v1"), "version": "1", "targets": "not a list"}],
+        [{"uuid": hexid("v1"), "version": "1", "targets": [5]}],
+    ],
+    ids=["versions-a-string", "versions-numbers", "targets-a-string", "targets-numbers"],
+)
+def test_a_tree_not_of_waldurs_shape_is_the_servers_error_not_an_internal_one(versions):
+    client = server([{"uuid": hexid("p1"), "name": "GROMACS", "versions": versions}])
+    with pytest.raises(ApiError) as caught:
+        observe(client, desired())
+    message = str(caught.value)
+    assert "not of the shape Waldur sends" in message and "nothing was written" in message
+    assert "EESSI 2023.06" in message  # which catalog's listing
