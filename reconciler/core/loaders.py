@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.core.model import LOADERS, DesiredState, Expectations, Key, ObservedState
+from reconciler.core.redact import redact
 
 
 class LoadPhase(StrEnum):
@@ -108,11 +109,11 @@ class LoadState:
 MAX_TEXT = 600
 
 
-def clean(text: str, secret: str | None = None) -> str:
+def clean(text: str) -> str:
     """A server's text as it may be shown: one line, no control characters (escaped), not
-    too long, and without `secret` (the token) should the server echo it."""
-    if secret:
-        text = text.replace(secret, "***")
+    too long, and without any secret in force (the redactor, in every form it knows) should
+    the server echo one: masked before it is cut, so no half of a token survives the cut."""
+    text = redact(text)
     text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text.replace("\n", " "))
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 

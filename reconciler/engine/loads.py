@@ -70,7 +70,6 @@ def run_load(
     options: LoadOptions,
     stop: threading.Event,
 ) -> LoadOutcome:
-    token = client.config.token.get_secret_value() if client.config.token else None
     before = LoadState.from_row(change.before) if change.before is not None else None
     if not change.running:
         try:
@@ -82,12 +81,12 @@ def run_load(
                     f"this server has no update_catalog action (HTTP {exc.status}): "
                     "Waldur 8.0.2 or later loads catalogs through its API",
                 )
-            return LoadOutcome("failed", clean(str(exc), token))
+            return LoadOutcome("failed", clean(str(exc)))
     state = wait(client, change.key, url, before, options, stop)
     phase = state.settled(before) if state is not None else LoadPhase.LOADING
     if phase is LoadPhase.FAILED:
         assert state is not None
-        return LoadOutcome("failed", clean(state.errors, token))
+        return LoadOutcome("failed", clean(state.errors))
     if phase is not LoadPhase.OK or state is None:
         again = ""
         if before is not None and before.errors:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.core import dialect as dialects
@@ -78,7 +78,7 @@ class _Reader:
 
     def spawn(self) -> _Reader:
         """A reader for one catalog's subtree, sharing this one's desired keys."""
-        return _Reader(self.client, Builder(self.build.canonical, self.build.urls))
+        return _Reader(self.client, self.build.fresh())
 
     def absorb(self, other: _Reader) -> None:
         """Take over what `other` read (a catalog's subtree: no key of it is here yet)."""
@@ -150,7 +150,8 @@ def observe(
         if policy.absent:
             continue  # deleted whole; its subtree's size comes from the catalog's counts
         if policy.loader is not None:  # the loader owns the contents: only its row is read
-            loads[key] = LoadState.from_row(obj)
+            # the load's POST and polls go to the URL built from the uuid, never the row's own
+            loads[key] = replace(LoadState.from_row(obj), url=build.records[key].url or "")
             if policy.loader.expect.need_contents and loads[key].phase is LoadPhase.OK:
                 wanted.append((key, obj, True))
             continue

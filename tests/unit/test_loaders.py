@@ -303,3 +303,33 @@ def test_past_the_timeout_it_is_still_loading_and_the_daemon_does_not_wait() -> 
     assert run(ScaledServer(60, LOADED), 30) == "loading"
     server = ScaledServer(60, LOADED)
     assert run(server, 0) == "loading" and server.requests == ["POST"]
+
+
+def test_a_load_goes_to_the_url_built_from_the_uuid_never_the_rows_own(tmp_path: Path) -> None:
+    """A row whose `url` names another catalog (the server's, or a proxy's, word) would make the
+    load's POST and polls sync that other catalog; the URL comes from the API URL and the uuid."""
+    from reconciler.remote.observe import observe
+
+    other = API + "marketplace-software-catalogs/" + "f" * 32 + "/"
+    row = {**FRESH, "url": other}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[row], headers={"X-Result-Count": "1"})
+
+    desired = load_desired(
+        [write(tmp_path, 'catalogs:\n  - name: EESSI\n    version: "2023.06"\n    loader: eessi\n')]
+    )
+    with client(handle) as c:
+        observed = observe(c, desired)
+    key = catalog_key("EESSI", "2023.06")
+    assert observed.loads[key].url == ROW
+    load = next(ch for ch in make_plan(desired, observed).changes if ch.action is Action.LOAD)
+    assert load.url == ROW and other not in str(load.before)
+
+
+def test_a_token_echoed_in_a_long_error_is_masked_before_the_text_is_cut() -> None:
+    token = Secret("0123456789abcdef0123456789abcdef01234567")  # registers itself
+    secret = token.get_secret_value()
+    shown = loaders.clean("x" * (loaders.MAX_TEXT - 20) + secret)
+    assert len(shown) <= loaders.MAX_TEXT
+    assert secret[:12] not in shown  # no half of the token survives the cut
