@@ -28,7 +28,6 @@ log line or repr built here contains it.
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import Counter
@@ -65,6 +64,7 @@ from reconciler.core.urls import public_url
 from reconciler.remote import deadline
 from reconciler.remote.listing import Listing, PageSink, read_listing
 from reconciler.remote.paging import DEFAULT_MAX_OBJECTS
+from reconciler.remote.records import checked_url
 from reconciler.remote.responses import (
     MIB,
     check_transport_security,
@@ -89,7 +89,6 @@ _GATEWAY = {502, 504}
 _BUSY = {429, 503}
 _MAX_500_ATTEMPTS = 3
 _READS = ("GET", "HEAD", "OPTIONS")
-_UUID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -204,10 +203,7 @@ class WaldurClient:
     def detail_url(self, kind: Kind, uuid: str) -> str:
         """The object's URL, built from the API URL and its uuid (never the server's `url`):
         an `ApiError` when the uuid is not one (32 hex digits, hyphens allowed)."""
-        plain = str(uuid).replace("-", "").lower()
-        if not _UUID.fullmatch(plain):
-            raise ApiError(f"the server gave a {kind.label} the malformed uuid {uuid!r}")
-        return f"{self._collections[kind]}{plain}/"
+        return checked_url(self._collections[kind], kind, str(uuid))
 
     def confine(self, url: str) -> None:
         """Refuse (`ApiError`, nothing sent) a URL that is not under the configured API URL."""

@@ -15,12 +15,23 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.core import dialect as dialects
+from reconciler.core.errors import ApiError
 from reconciler.core.model import VALUE_FIELDS, Key, Kind, Record, make_record
+from reconciler.core.urls import object_url
 
 _CURRENT = dialects.CURRENT
 _CPU = dialects.CPU_TARGET_TYPE
 _PACKAGE_FIELDS = VALUE_FIELDS[Kind.PACKAGE]
 _VERSION_FIELDS = VALUE_FIELDS[Kind.VERSION]
+
+
+def checked_url(collection: str, kind: Kind, uuid: str) -> str:
+    """The object's URL from its collection's and its uuid (`urls.object_url`); an `ApiError`,
+    before anything is written, when the server's uuid is not one."""
+    url = object_url(collection, uuid)
+    if url is None:
+        raise ApiError(f"the server gave a {kind.label} the malformed uuid {uuid!r}")
+    return url
 
 
 def values(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,7 +53,7 @@ class Builder:
         self.duplicates: list[str] = []
         self.dialect_seen: str | None = None  # the dialect of the first target that shows one
         self.urls = urls
-        self._package_url = urls[Kind.PACKAGE]  # + uuid: the client's `detail_url`
+        self._package_url = urls[Kind.PACKAGE]  # + the checked uuid (`checked_url`)
         self._version_url = urls[Kind.VERSION]
         self._target_url = urls[Kind.TARGET]
 
@@ -69,7 +80,7 @@ class Builder:
         key = self.key(Kind.PACKAGE, (*catalog.parts, str(pkg.get("name", ""))))
         fields = {name: pkg[name] for name in _PACKAGE_FIELDS if name in pkg}
         uuid = str(pkg.get("uuid"))
-        self.add(key, fields, uuid, f"{self._package_url}{uuid.replace('-', '')}/")
+        self.add(key, fields, uuid, checked_url(self._package_url, Kind.PACKAGE, uuid))
         return key
 
     def version(
@@ -85,7 +96,7 @@ class Builder:
         if key is None:
             key = Key.trusted(Kind.VERSION, parts)
         uuid = str(version.get("uuid", ""))
-        url = f"{self._version_url}{uuid.replace('-', '')}/"
+        url = checked_url(self._version_url, Kind.VERSION, uuid)
         fields = {name: version[name] for name in _VERSION_FIELDS if name in version}
         if key in self.records:
             self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
@@ -109,7 +120,7 @@ class Builder:
             if key is None:
                 key = Key.trusted(Kind.TARGET, parts)
             uuid = str(target.get("uuid", ""))
-            url = f"{base}{uuid.replace('-', '')}/"
+            url = checked_url(base, Kind.TARGET, uuid)
             if key in records:
                 self.add(key, fields, uuid, url)  # a duplicate, or one object read twice
             else:

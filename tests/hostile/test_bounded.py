@@ -87,7 +87,7 @@ def test_a_pagination_bomb_ends_at_once_with_no_write(sim, hostile, tmp_path, bo
     assert len(proxy.seen) < 10  # the first page, not a billion
 
 
-@pytest.mark.parametrize("versions", ["not a list", [1, 2], [{"targets": 5}]])
+@pytest.mark.parametrize("versions", ["not a list", [1, 2], [{"uuid": "a" * 32, "targets": 5}]])
 def test_trees_not_of_waldurs_shape_are_the_servers_error_with_no_write(
     sim, hostile, tmp_path, versions
 ):

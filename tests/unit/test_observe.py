@@ -131,3 +131,19 @@ def test_a_tree_not_of_waldurs_shape_is_the_servers_error_not_an_internal_one(ve
     message = str(caught.value)
     assert "not of the shape Waldur sends" in message and "nothing was written" in message
     assert "EESSI 2023.06" in message  # which catalog's listing
+
+
+@pytest.mark.parametrize("where", ["package", "version", "target"])
+def test_a_uuid_that_would_add_a_path_or_a_query_to_a_write_ends_the_read(where):
+    """Every object's URL is its collection's and its uuid, checked: a uuid that is not one
+    would make the PATCH or DELETE that follows go to another path (an action, a query)."""
+    hostile = "43dd8d49a89f4a35ad9481ffa4c12c34/update_catalog/?x=1"
+    tgt = {**target("t1"), "uuid": hostile} if where == "target" else target("t1")
+    ver = version("v1", tgt)
+    if where == "version":
+        ver["uuid"] = hostile
+    pkg = package("p1", ver)
+    if where == "package":
+        pkg["uuid"] = hostile
+    with pytest.raises(ApiError, match=f"the server gave a {where} the malformed uuid"):
+        observe(server([pkg]), desired())
