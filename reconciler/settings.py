@@ -129,7 +129,8 @@ class Settings:
         "RECONCILE_RUN_TIMEOUT",
         0.0,
         "seconds a whole plan or apply may take (90s, 10m): then no request starts, reads "
-        "end and writes in flight finish; 0: no limit; the daemon's default is its --interval",
+        "end and writes in flight finish; 0: no limit; the daemon's default is the time "
+        "between its runs (--interval, or --cron's period)",
         parse=duration,
     )
     max_list_objects: int = option(
@@ -396,11 +397,12 @@ class Settings:
             found.append(self.token.get_secret_value())
         return [s for s in found if len(s) >= MIN_SECRET_LENGTH]
 
-    def for_daemon(self) -> Settings:
-        """The daemon's settings: a run's deadline is its interval unless given."""
+    def for_daemon(self, period: float) -> Settings:
+        """The daemon's settings: a run's deadline is the schedule's `period` (the interval,
+        or the time between a cron schedule's runs) unless given."""
         if "run_timeout" in self.given:
             return self
-        return replace(self, run_timeout=self.interval)
+        return replace(self, run_timeout=period)
 
     def client_config(self) -> ClientConfig:
         """The client's settings; a token too short to be masked safely is refused here."""

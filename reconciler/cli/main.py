@@ -231,7 +231,6 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
 def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     from reconciler.daemon.loop import Daemon, Schedule
 
-    settings = settings.for_daemon()  # a run's deadline: the interval, unless given
     if settings.cron and args.interval is not None:
         raise ConfigError("give --interval or --cron, not both")
     schedule = Schedule(
@@ -241,6 +240,7 @@ def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
         schedule.trigger()
     except ValueError as exc:
         raise ConfigError(f"--cron {settings.cron!r}: {exc}") from None
+    settings = settings.for_daemon(schedule.period())  # a run's deadline, unless given
     if not settings.git_url:  # local files: a bad project file or --env fails at start
         from reconciler.source.workspace import workspace
 

@@ -112,6 +112,14 @@ def test_cron_schedule_period():
     assert Schedule(interval=60).period() == 60
 
 
+def test_the_daemons_run_deadline_is_the_schedules_period_unless_given():
+    cron = resolve(ns(cron="*/5 * * * *"), {})
+    assert cron.for_daemon(Schedule(cron=cron.cron).period()).run_timeout == 300  # not 600
+    assert resolve(ns(interval=90), {}).for_daemon(90).run_timeout == 90
+    given = resolve(ns(cron="*/5 * * * *", run_timeout=42), {})
+    assert given.for_daemon(300).run_timeout == 42
+
+
 def test_options_table_lists_every_option():
     table = options_markdown()
     for option in OPTIONS.values():
