@@ -1,5 +1,6 @@
 # `make demo` needs only Python 3.11+ and make; everything else is installed into .venv.
-# `make test` also needs Chromium, git, ssh-keygen and curl: tests/prereqs.sh, its first step,
+# `make test` also needs Chromium, git, ssh-keygen, gpg, curl, kubectl and systemd-analyze
+# (python3-venv on Debian): tests/prereqs.sh, its first step,
 # installs them as root with apt-get, or stops at once naming what to install.
 PYTHON ?= python3
 VENV   := .venv

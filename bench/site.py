@@ -1,7 +1,7 @@
 """The reconciler at a site's scale (issue 23): several catalogs, latency, the daemon's warm run,
 a Spack-sized catalog, and the memory of three catalogs together, before and after in one run.
 
-    .venv/bin/python bench/site.py [--reps N] [--before SRC]
+    .venv/bin/python bench/site.py [--reps N] [--before SRC] [--only A B D E]
 
 Every `reconcile plan` runs as a child process against a real waldur-sim on loopback with added
 latency, measured as `run.py` measures (`measure.py`: wall, CPU, peak RSS; the requests from
