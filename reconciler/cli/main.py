@@ -244,7 +244,8 @@ def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.git_url:  # local files: a bad project file or --env fails at start
         from reconciler.source.workspace import workspace
 
-        workspace(settings, args.files)
+        # the environment's server and token: the first client's (checked now), the page's
+        settings = workspace(settings, args.files).settings
     daemon = Daemon(
         settings, list(args.files or ()), schedule, dry_run=settings.dry_run, grace=settings.grace
     )

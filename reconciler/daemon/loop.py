@@ -9,9 +9,13 @@
 - SIGTERM/SIGINT: no new run; a run in progress stops between changes within the grace period;
   exit 0. SIGHUP: re-read the token file and run now. The new token is registered with the
   redactor before anything is logged, and goes into a new client for the *next* run: a run in
-  flight finishes with the client it started with (closed when it ends), so a reload never
-  breaks a run and the run's record counts every write it made. A token file that cannot be
-  read, or holds a token too short, is refused: the daemon keeps the token it has.
+  flight finishes with the client it started with, so a reload never breaks a run and the
+  run's record counts every write it made. A token file that cannot be read, or holds a token
+  too short, is refused: the daemon keeps the token it has.
+- Each run takes its client when it starts, from its own settings: the environment's server
+  and token (``--env``, read from the project file at every run), the token a SIGHUP re-read.
+  A client whose server or token is no longer the run's is closed and replaced; the request
+  counters go on across clients.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from reconciler.daemon.status import StatusBook, drift_by_kind, load_states
 from reconciler.daemon.syncguard import SyncGuard
 from reconciler.engine.apply import Status
 from reconciler.engine.runner import Hooks, Outcome, load, reconcile_once
-from reconciler.remote.client import WaldurClient
+from reconciler.remote.client import ClientConfig, ClientStats, WaldurClient
 from reconciler.settings import Settings, read_token
 
 log = structlog.get_logger("reconciler.daemon")
@@ -106,10 +110,11 @@ class Daemon:
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
-        self.client = WaldurClient(settings.client_config())  # the next run's
-        self._running: WaldurClient | None = None  # the run in flight's
-        self._retired: WaldurClient | None = None  # replaced while in use: closed after it
-        self.metrics = DaemonMetrics(lambda: self.client.stats)
+        self.stats = ClientStats()  # every client's request counters
+        self.client: WaldurClient | None = None  # the last run's; the next one's if still right
+        if settings.api_url or not settings.env:  # else the first run's project file says
+            self.client = self._client(settings.client_config())  # a bad one fails at start
+        self.metrics = DaemonMetrics(lambda: self.stats)
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
         self.notifier = Notifier(
@@ -178,7 +183,6 @@ class Daemon:
         with self._lock:
             self.state.running = True
             self.idle.clear()
-            client = self._running = self.client
         run_id = uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.monotonic()
@@ -187,7 +191,7 @@ class Daemon:
         self.book.run_started(run_id, self.dry_run)
         try:
             log.info("run start", dry_run=self.dry_run, files=[str(f) for f in self.files])
-            outcome = self._reconcile(client)
+            outcome = self._reconcile()
             result = self._record(outcome)
         except ReconcileError as exc:
             self._fail(exc)
@@ -217,15 +221,12 @@ class Daemon:
             self._notify_run(result, outcome)
             with self._lock:
                 self.state.running = False
-                self._running, retired, self._retired = None, self._retired, None
                 self.idle.set()
-            if retired is not None:
-                retired.close()
             self._schedule_backoff()
 
-    def _reconcile(self, client: WaldurClient) -> Outcome:
+    def _reconcile(self) -> Outcome:
         ws = self.source.prepare(self.settings)
-        self._use(ws.settings)
+        client = self._use(ws.settings)
         self.book.arguments = [str(f) for f in ws.files]
         try:
             self.desired = load(ws.files, ws.values)
@@ -245,13 +246,22 @@ class Daemon:
         self.state.last_observation_ok = outcome.plan.complete
         return outcome
 
-    def _use(self, settings: Settings) -> None:
-        """The client of this run's server (a new one when the environment's changed)."""
+    def _use(self, settings: Settings) -> WaldurClient:
+        """This run's client: the last run's, or a new one when the server or the token of
+        `settings` is not its own (the old one is closed: no run holds it now)."""
         config = settings.client_config()
         self.book.api_url = self.notifier.api_url = public_url(settings.api_url)
-        if config != self.client.config:
-            old, self.client = self.client, WaldurClient(config)
-            old.close()
+        old = self.client
+        if old is None or config != old.config:
+            self.client = self._client(config)
+            if old is not None:
+                old.close()
+        return self.client
+
+    def _client(self, config: ClientConfig) -> WaldurClient:
+        client = WaldurClient(config)
+        client.stats = self.stats  # the request counters go on
+        return client
 
     def _notify_context(self) -> dict[str, str]:
         checkout = self.source.checkout
@@ -358,27 +368,18 @@ class Daemon:
         signal.signal(signal.SIGHUP, reload)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the token, swap the client for the next run, and run now."""
+        """SIGHUP: re-read the token for the next run (its client), and run now."""
         try:
             token = read_token(self.settings.token_file, os.environ)
             settings = self.settings.with_token(token)
-            config = settings.client_config()  # refuses a token too short to mask
+            settings.client_config()  # refuses a token too short to mask
             if token is not None:
                 register(token.get_secret_value())  # masked before anything can show it
-            client = WaldurClient(config)
         except ConfigError as exc:
             log.error("SIGHUP: keeping the current token", error=str(exc))
             return
         log.info("SIGHUP: re-read the token file; the next run uses it")
-        client.stats = self.client.stats  # the request counters go on
-        with self._lock:
-            self.settings = settings
-            old, self.client = self.client, client
-            if old is self._running:
-                self._retired = old  # the run in flight keeps it; closed when it ends
-                old = None
-        if old is not None:
-            old.close()
+        self.settings = settings
         self.request_sync()
 
     def guard(self, listen_host: str) -> SyncGuard:
@@ -414,7 +415,8 @@ class Daemon:
         stopped = self.idle.wait(self.grace)
         if server:
             server.stop()
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         self.notifier.close()
         if not stopped:
             log.error(

@@ -21,12 +21,14 @@ from .harness import RECONCILE
 class DaemonProcess:
     def __init__(
         self,
-        api_url: str,
-        token: str,
+        api_url: str | None,
+        token: str | None,
         files: list[Path],
         *args: str,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
+        """`api_url` and `token` None: no WALDUR_API_URL, no WALDUR_API_TOKEN."""
         command = [
             RECONCILE,
             "daemon",
@@ -42,10 +44,12 @@ class DaemonProcess:
         full_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("WALDUR_", "RECONCILE_"))
         }
+        if api_url is not None:
+            full_env["WALDUR_API_URL"] = api_url
+        if token is not None:
+            full_env["WALDUR_API_TOKEN"] = token
         full_env.update(
             {
-                "WALDUR_API_URL": api_url,
-                "WALDUR_API_TOKEN": token,
                 "RECONCILE_RETRY_BACKOFF": "0.05",
                 "RECONCILE_MAX_ATTEMPTS": "2",
                 "RECONCILE_LOCK_DIR": "/tmp",
@@ -58,6 +62,7 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             [*command, *args],
             env=full_env,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .harness import ROOT, reconcile
@@ -89,6 +91,57 @@ def test_without_a_project_file_and_with_a_bad_one(sim, tmp_path):
     assert bad.returncode == 1
     assert "reconcile.yaml:4: environments.staging.tokn_env: unknown field" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("api_url_given", [False, True], ids=["project-url", "api-url-too"])
+def test_a_daemon_of_an_environment_uses_its_server_and_token(
+    sim, daemons, tmp_path, api_url_given
+):
+    """`reconcile daemon --env staging` with neither WALDUR_API_URL nor WALDUR_API_TOKEN: the
+    project file gives the server and the token's variable. It starts, its first run applies
+    with them, and so does the run after a SIGHUP (the reload of the token); the request
+    counters go on across both. With --api-url (the same server) given too, the same."""
+    staging = sim("--offering", "HPC cluster staging")
+    root = project(tmp_path, staging.api_url, "http://127.0.0.1:1/api/")
+    given = ("--api-url", staging.api_url) if api_url_given else ()
+    d = daemons(
+        None,
+        None,
+        [],
+        "--env",
+        "staging",
+        "--interval",
+        "1h",
+        *given,
+        env={"WALDUR_STAGING_TOKEN": staging.staff_token},
+        cwd=root,
+    )
+    (first,) = d.wait_runs(1)
+    assert first["result"] == "success", "".join(d.raw[-10:])
+    status = d.get("status.json").json()
+    assert status["environment"] == "staging"
+    assert status["runs"][0]["result"] == "success"
+    assert status["runs"][0]["changes"]["create"] > 0
+    assert _linked(staging) == {"HPC cluster staging"}
+    requests = d.metric("reconcile_http_requests_total", env="staging", method="GET", status="200")
+    assert requests > 0
+
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(lambda e: e.get("event", "").startswith("SIGHUP: re-read"))
+    (_, second) = d.wait_runs(2)
+    assert second["result"] == "success", "".join(d.raw[-10:])
+    status = d.get("status.json").json()
+    assert status["runs"][0]["result"] == "success"
+    assert status["runs"][0]["planned"]["create"] == 0  # in sync: nothing left to do
+    assert (
+        d.metric("reconcile_http_requests_total", env="staging", method="GET", status="200")
+        > requests
+    )
+    assert d.get("readyz").json() == {"ready": True, "reason": "ok"}
+    assert "client has been closed" not in "".join(d.raw)
+    assert staging.staff_token not in "".join(d.raw) + d.get("").text
+    code, _ = d.terminate()
+    assert code == 0
 
 
 def _linked(server) -> set[str]:

@@ -5,6 +5,8 @@ server goes away."""
 
 from __future__ import annotations
 
+import signal
+
 import httpx
 
 from tests.gitserver import GitHttpServer, GitRepo
@@ -117,6 +119,58 @@ def test_daemon_follows_the_branch_refuses_unsigned_and_survives_the_server(sim,
     assert d.runs_ended()[-1]["result"] == "success"
     assert TOKEN not in "".join(d.raw) and TOKEN not in d.get("/").text
     assert receiver.titles().count(refused) == 1
+
+
+def test_daemon_of_an_environment_of_the_repository(sim, daemons, tmp_path):
+    """The documented systemd setup (deploy/systemd/reconcile-daemon@.service): `reconcile
+    daemon --env staging` with a Git source, no WALDUR_API_URL and no WALDUR_API_TOKEN; the
+    repository's reconcile.yaml gives the server and the token's variable. It starts, its
+    first run applies, and so does the run a SIGHUP asks for."""
+    server = sim()
+    (tmp_path / "srv").mkdir()
+    git = GitHttpServer(tmp_path / "srv", token=TOKEN)
+    repo = GitRepo(tmp_path / "srv", tmp_path / "work")
+    repo.write(
+        "reconcile.yaml",
+        {
+            "files": ["catalogs/"],
+            "environments": {
+                "staging": {"api_url": server.api_url, "token_env": "WALDUR_STAGING_TOKEN"}
+            },
+        },
+    )
+    repo.write("catalogs/site.yaml", catalog("Alpha"))
+    repo.commit("Add Alpha")
+    repo.push()
+    d = daemons(
+        None,
+        None,
+        [],
+        "--env", "staging",
+        "--interval", "1h",
+        "--git-url", git.url("catalogs"),
+        "--git-ref", "main",
+        env={
+            "RECONCILE_GIT_TOKEN": TOKEN,
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "WALDUR_STAGING_TOKEN": server.staff_token,
+        },
+    )  # fmt: skip
+    (first,) = d.wait_runs(1)
+    assert first["result"] == "success", "".join(d.raw[-10:])
+    assert packages(server.api_url) == {"Alpha"}
+    assert d.get("status.json").json()["api_url"] == server.api_url
+
+    repo.write("catalogs/site.yaml", catalog("Alpha", "Beta"))
+    repo.commit("Add Beta")
+    repo.push()
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(lambda e: e.get("event", "").startswith("SIGHUP: re-read"))
+    (_, second) = d.wait_runs(2)
+    assert second["result"] == "success", "".join(d.raw[-10:])
+    assert packages(server.api_url) == {"Alpha", "Beta"}
+    shown = "".join(d.raw) + d.get("/").text
+    assert server.staff_token not in shown and TOKEN not in shown
 
 
 def test_one_shot_plan_names_the_commit_and_needs_the_token(sim, tmp_path):
