@@ -176,7 +176,7 @@ def _name_field(data: Any) -> str:
     value = data["name"]
     if value is None:
         raise HttpError(json_response(400, {"name": ["This field may not be null."]}))
-    text = "" if value is None else str(value)
+    text = str(value)
     if isinstance(value, bool) or text not in CATALOG_TYPES:
         raise HttpError(json_response(400, {"name": [f'"{value}" is not a valid choice.']}))
     return text

@@ -65,8 +65,3 @@ class CatalogData:
     description: str
     metadata: dict[str, Any]
     packages: dict[str, PackageData] = field(default_factory=dict)
-
-    def counts(self) -> tuple[int, int, int]:
-        """(packages, versions, targets)."""
-        versions = [v for p in self.packages.values() for v in p.versions.values()]
-        return len(self.packages), len(versions), sum(len(v.targets) for v in versions)

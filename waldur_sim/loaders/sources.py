@@ -89,9 +89,6 @@ class Sources:
             self._config = replace(self._config, **changes)
             return self._config
 
-    def url(self, loader: str) -> str:
-        return self._config.eessi_url if loader == EESSI else self._config.spack_url
-
     # -- reading ---------------------------------------------------------------------------------
 
     def eessi(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

@@ -2,9 +2,10 @@
 
 Inside the caller's write transaction (so the packages appear all at once, or not at all):
 
-1. the catalog gets the loaded `version`, `last_successful_update` = now and, as upstream does
-   with `SOFTWARE_CATALOG_UPDATE_EXISTING_PACKAGES` on (its default), `source_url`,
-   `description` and `metadata`;
+1. the catalog gets the loaded `version` and, as upstream does with
+   `SOFTWARE_CATALOG_UPDATE_EXISTING_PACKAGES` on (its default), `source_url`, `description`
+   and `metadata` (the caller, `worker`, stamps `last_successful_update` in the same
+   transaction);
 2. with `sync` (`update_catalog`): packages whose name the source no longer lists are deleted,
    and of each listed package the versions whose key (module version, else version) it no longer
    lists;
@@ -13,9 +14,8 @@ Inside the caller's write transaction (so the packages appear all at once, or no
    never updated, and stale targets of a kept version are never deleted;
 4. the parents of extension packages are set anew (upstream's `parent_softwares.set()`).
 
-What a database of this sim version cannot hold (package categories, licences and maintainers,
-a version's dependencies and metadata, parents) is written where the schema has the columns or
-table for it, and left out where it has not.
+The store brings every database to the current schema when it opens it, so the columns and
+the `package_parent` table written here are always there.
 """
 
 from __future__ import annotations
@@ -47,25 +47,14 @@ def write(
     *,
     sync: bool,
 ) -> LoadCounts:
-    now = stamp()
     conn.execute(
-        "UPDATE catalog SET version = ?, source_url = ?, description = ?, metadata = ?, "
-        "last_successful_update = ?, modified = ? WHERE id = ?",
-        (
-            data.version,
-            data.source_url,
-            data.description,
-            _dumps(data.metadata),
-            now,
-            now,
-            catalog_id,
-        ),
+        "UPDATE catalog SET version = ?, source_url = ?, description = ?, metadata = ? "
+        "WHERE id = ?",
+        (data.version, data.source_url, data.description, _dumps(data.metadata), catalog_id),
     )
     incoming: dict[str, PackageData] = {}
     for package in data.packages.values():
         incoming.setdefault(package.name, package)
-    package_extras = _present(conn, "package", ("categories", "licenses", "maintainers"))
-    version_extras = _present(conn, "version", ("dependencies", "metadata"))
     packages = _ids(conn, "SELECT name, id FROM package WHERE catalog_id = ?", (catalog_id,))
     packages_deleted = versions_deleted = 0
     if sync:
@@ -75,7 +64,16 @@ def write(
     _insert(
         conn,
         "package",
-        ("catalog_id", "name", "description", "homepage", "is_extension", *package_extras),
+        (
+            "catalog_id",
+            "name",
+            "description",
+            "homepage",
+            "is_extension",
+            "categories",
+            "licenses",
+            "maintainers",
+        ),
         [
             (
                 catalog_id,
@@ -83,7 +81,9 @@ def write(
                 p.description,
                 p.homepage,
                 int(p.is_extension),
-                *(_dumps(getattr(p, column)) for column in package_extras),
+                _dumps(p.categories),
+                _dumps(p.licenses),
+                _dumps(p.maintainers),
             )
             for p in new_packages
         ],
@@ -100,13 +100,14 @@ def write(
             packages[name],
             v.version,
             v.module_version,
-            *(_dumps(getattr(v, column)) for column in version_extras),
+            _dumps(v.dependencies),
+            _dumps(v.metadata),
         )
         for name, p in incoming.items()
         for key, v in p.versions.items()
         if (packages[name], key) not in versions
     ]
-    columns = ("package_id", "version", "module_version", *version_extras)
+    columns = ("package_id", "version", "module_version", "dependencies", "metadata")
     created = _insert(conn, "version", columns, new_versions, stamp)
     version_ids = _version_ids(conn, catalog_id)
     present = set(
@@ -147,18 +148,10 @@ def write(
     )
 
 
-def _present(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """Those of `columns` the database's `table` has."""
-    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-    return tuple(column for column in columns if column in have)
-
-
 def _set_parents(
     conn: sqlite3.Connection, packages: dict[str, int], incoming: dict[str, PackageData]
 ) -> None:
-    """Each extension's parents, anew, where the database keeps parents (`package_parent`)."""
-    if not _present(conn, "package_parent", ("package_id",)):
-        return
+    """Each extension's parents, anew (`package_parent`)."""
     extensions = [p for p in incoming.values() if p.is_extension]
     conn.executemany(
         "DELETE FROM package_parent WHERE package_id = ?",
