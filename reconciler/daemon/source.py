@@ -61,7 +61,6 @@ class DaemonSource:
         registry: CollectorRegistry,
         notify: Notify,
     ) -> None:
-        self.settings = settings
         self.files = list(files or ())
         self.git: GitSource | None = git_source(settings)
         self.metrics = SourceMetrics(registry)
@@ -73,7 +72,6 @@ class DaemonSource:
 
     def prepare(self, settings: Settings) -> Workspace:
         """The workspace of this run (see the module docstring)."""
-        self.settings = settings
         if self.git is not None:
             self._fetch(self.git)
         return workspace(settings, self.files, self.checkout)

@@ -49,14 +49,6 @@ def split_host(value: str) -> tuple[str, str]:
     return value, ""
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class SyncGuard:
     listen_host: str
@@ -73,8 +65,9 @@ class SyncGuard:
         listen = self.listen_host.strip("[]").lower()
         if host == listen or (is_loopback(listen) and is_loopback(host)):
             return True
-        if _is_ip(host):
-            return listen in _WILDCARDS or ipaddress.ip_address(host) == _address(listen)
+        address = _address(host)
+        if address is not None:
+            return listen in _WILDCARDS or address == _address(listen)
         return False
 
     def check(self, headers: Mapping[str, str]) -> Refusal | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler.desired.environments import PROJECT_FILE
+
 SUFFIXES = (".yaml", ".yml")
 #: Never read as a catalog from a directory: the project file (`desired.project`).
-NOT_CATALOGS = ("reconcile.yaml",)
+NOT_CATALOGS = (PROJECT_FILE,)
 
 
 def expand(paths: Sequence[Path], problems: list[str]) -> list[Path]:

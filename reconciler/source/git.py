@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -260,7 +259,3 @@ def _default_cache() -> Path:
 def _last_lines(text: str, count: int = 3) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return " ".join(lines[-count:])
-
-
-def age(timestamp: int, now: float | None = None) -> float:
-    return (time.time() if now is None else now) - timestamp
