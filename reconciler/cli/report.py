@@ -38,11 +38,7 @@ def whole_trees(scope: DesiredState) -> DesiredState:
 
 
 def loader_catalogs(desired: DesiredState) -> dict[Key, Expectations]:
-    return {
-        key: policy.loader.expect
-        for key, policy in desired.policies.items()
-        if policy.loader is not None and not policy.absent
-    }
+    return {key: loader.expect for key, loader in desired.loaders().items()}
 
 
 def expectation_notes(desired: DesiredState, observed: ObservedState) -> list[str]:

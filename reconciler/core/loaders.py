@@ -219,13 +219,11 @@ def gaps(
 def expectation_gaps(desired: DesiredState, observed: ObservedState) -> dict[Key, list[str]]:
     """Per loaded loader catalog (not loading, not failed), the expectations it misses."""
     found: dict[Key, list[str]] = {}
-    for key, policy in desired.policies.items():
+    for key, loader in desired.loaders().items():
         state = observed.loads.get(key)
-        if policy.loader is None or policy.absent or state is None:
+        if state is None or state.phase is not LoadPhase.OK:
             continue
-        if state.phase is not LoadPhase.OK:
-            continue
-        missing = gaps(policy.loader.expect, state.packages, observed.loader_contents.get(key))
+        missing = gaps(loader.expect, state.packages, observed.loader_contents.get(key))
         if missing:
             found[key] = missing
     return found

@@ -311,6 +311,15 @@ class DesiredState:
     def catalogs(self) -> list[Key]:
         return sorted(self.policies)
 
+    def loaders(self) -> dict[Key, LoaderPolicy]:
+        """The declared catalogs a Waldur loader fills (not those declared absent), in the
+        order the files declare them."""
+        return {
+            key: policy.loader
+            for key, policy in self.policies.items()
+            if policy.loader is not None and not policy.absent
+        }
+
 
 @dataclass(slots=True)
 class ObservedState:

@@ -249,14 +249,12 @@ def make_plan(desired: DesiredState, observed: ObservedState) -> Plan:
         live_counts=live_counts(observed),
         offering_names=observed.offering_names,
         loaders={
-            key: loaders.header(key, policy.loader.loader, observed.loads.get(key))
-            for key, policy in sorted(desired.policies.items())
-            if policy.loader is not None and not policy.absent
+            key: loaders.header(key, loader.loader, observed.loads.get(key))
+            for key, loader in sorted(desired.loaders().items())
         },
         load_phases={
             key: state.phase.value if (state := observed.loads.get(key)) else "absent"
-            for key, policy in sorted(desired.policies.items())
-            if policy.loader is not None and not policy.absent
+            for key in sorted(desired.loaders())
         },
         gaps={k: tuple(v) for k, v in loaders.expectation_gaps(desired, observed).items()},
     )
@@ -266,11 +264,9 @@ def plan_loads(desired: DesiredState, observed: ObservedState, notes: list[str])
     """A load for each declared loader catalog that needs one (`loaders.load_reason`), and a
     note for each load that may delete (a sync of a catalog that holds packages)."""
     changes = []
-    for key, policy in sorted(desired.policies.items()):
-        if policy.loader is None or policy.absent:
-            continue
+    for key, loader in sorted(desired.loaders().items()):
         state = observed.loads.get(key)
-        reason = loaders.load_reason(state, policy.loader.refresh, observed.observed_at)
+        reason = loaders.load_reason(state, loader.refresh, observed.observed_at)
         if not reason:
             continue
         running = state is not None and state.phase is loaders.LoadPhase.LOADING
@@ -279,7 +275,7 @@ def plan_loads(desired: DesiredState, observed: ObservedState, notes: list[str])
                 Action.LOAD,
                 key,
                 before=state.row() if state else None,
-                after={"loader": policy.loader.loader, "version": key.parts[1]},
+                after={"loader": loader.loader, "version": key.parts[1]},
                 uuid=state.uuid if state else None,
                 url=state.url if state else None,
                 reason=reason,

@@ -187,11 +187,7 @@ def guard_and_apply(
             on_result=hooks.on_result,
             loads=LoadOptions(
                 timeout=options.load_timeout,
-                expectations={
-                    key: policy.loader.expect
-                    for key, policy in desired.policies.items()
-                    if policy.loader is not None
-                },
+                expectations={key: loader.expect for key, loader in desired.loaders().items()},
                 progress=hooks.on_load,
             ),
         )
