@@ -2,7 +2,7 @@
 
 `open_workspace` fetches the Git source's commit (if there is one) and selects the project
 file's environment; `with_context` puts both at the head of the plan in every output format;
-`saved_context` writes them into a saved plan, and `settings_for_saved` refuses (exit 4) to
+`saved_context` writes them into a saved plan, and `workspace_for_saved` refuses (exit 4) to
 apply a plan made for one environment to another.
 """
 
@@ -80,8 +80,10 @@ def saved_context(ws: Workspace) -> dict[str, Any]:
     return found
 
 
-def settings_for_saved(saved: SavedPlan, settings: Settings) -> Settings:
-    """The settings to apply `saved` with: its environment's, and never another's."""
+def workspace_for_saved(saved: SavedPlan, settings: Settings) -> Workspace:
+    """The workspace to apply `saved` with: its environment's, and never another's, with that
+    environment's values as the project file gives them now (never the plan file's: the
+    apply refuses a plan file whose values differ from them)."""
     if saved.environment and settings.env and saved.environment != settings.env:
         raise GuardRefused(
             f"the saved plan {saved.path} was made for the environment {saved.environment}, "
@@ -92,7 +94,7 @@ def settings_for_saved(saved: SavedPlan, settings: Settings) -> Settings:
             f"the saved plan {saved.path} names no environment, and this is {settings.env}; "
             "nothing was written (plan again with --env)"
         )
-    if not saved.environment:
-        return settings
     root_files = [Path(p) for p in saved.inputs]
-    return workspace(settings, root_files, env=saved.environment).settings
+    if not saved.environment:
+        return Workspace(settings, tuple(root_files))
+    return workspace(settings, root_files, env=saved.environment)
