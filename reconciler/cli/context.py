@@ -9,13 +9,14 @@ apply a plan made for one environment to another.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.errors import GuardRefused
 from reconciler.engine.savedplan import SavedPlan
+from reconciler.output.escape import md, terminal
 from reconciler.settings import Settings
 from reconciler.source.workspace import Workspace, git_source, workspace
 
@@ -35,38 +36,39 @@ def source_json(checkout: Checkout | None) -> dict[str, Any] | None:
     return {"url": checkout.url, "ref": checkout.ref, **checkout.commit.json()}
 
 
-def context_line(ws: Workspace) -> str:
+def context_line(ws: Workspace, markdown: bool = False) -> str:
     """``Environment staging · https://git.example.org/catalogs.git main @ 1a2b3c4d5e6f
-    "Add GROMACS" (Ann <ann@…>, 2026-12-01 14:30 UTC)``, or "" without either."""
+    "Add GROMACS" (Ann <ann@…>, 2026-12-01 14:30 UTC)``, or "" without either; every text
+    from the project file, the settings or Git escaped for the channel (`escape.terminal`
+    for text, `escape.md` for Markdown, where the short sha links to the commit's page)."""
+    escape: Callable[[str], str] = md if markdown else terminal
     parts = []
     if ws.environment:
-        parts.append(f"Environment {ws.environment} ({ws.settings.api_url})")
+        parts.append(f"Environment {escape(ws.environment)} ({escape(ws.settings.api_url)})")
     if ws.checkout is not None:
         c = ws.checkout.commit
         when = datetime.fromtimestamp(c.timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        signed = f", signed by {c.signed_by}" if c.signed_by else ""
+        signed = f", signed by {escape(c.signed_by)}" if c.signed_by else ""
+        sha = escape(c.sha[:12])
+        if markdown and c.link is not None:
+            sha = f"[{sha}]({c.link})"
         parts.append(
-            f"{ws.checkout.url} {ws.checkout.ref} @ {c.sha[:12]} {json.dumps(c.subject)} "
-            f"({c.author}, {when}{signed})"
+            f"{escape(ws.checkout.url)} {escape(ws.checkout.ref)} @ {sha} "
+            f"{escape(json.dumps(c.subject))} ({escape(c.author)}, {when}{signed})"
         )
     return " · ".join(parts)
 
 
 def with_context(text: str, output: str, ws: Workspace) -> str:
-    line = context_line(ws)
-    if not line:
+    if not ws.environment and ws.checkout is None:
         return text
     if output == "json":
         doc = json.loads(text)
         extra = {"environment": ws.environment or None, "source": source_json(ws.checkout)}
         return json.dumps({**extra, **doc}, indent=2, ensure_ascii=False) + "\n"
     if output == "markdown":
-        link = ws.checkout.commit.link if ws.checkout is not None else None
-        if link is not None and ws.checkout is not None:
-            short = ws.checkout.commit.sha[:12]
-            line = line.replace(f"@ {short}", f"@ [{short}]({link})", 1)
-        return f"_{line}_\n\n{text}"
-    return f"{line}\n{text}"
+        return f"_{context_line(ws, markdown=True)}_\n\n{text}"
+    return f"{context_line(ws)}\n{text}"
 
 
 def saved_context(ws: Workspace) -> dict[str, Any]:
