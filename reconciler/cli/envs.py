@@ -15,10 +15,12 @@ from typing import Any, TextIO
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
 from reconciler.engine.runner import load, reconcile_once
 from reconciler.output import logs
+from reconciler.output.table import Cell, cell, plain, render
 from reconciler.remote.client import WaldurClient
 from reconciler.settings import Settings
 from reconciler.source.workspace import environments, git_source, workspace
 
+HEAD = ("environment", "server", "changes", "result")
 _RANK = {ExitCode.OK: 0, ExitCode.CHANGES: 1, ExitCode.PARTIAL: 2, ExitCode.REFUSED: 3}
 
 
@@ -35,7 +37,8 @@ def plan_all(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     names = environments(settings, checkout)
     if not names:
         raise ConfigError("--all-envs needs a project file (reconcile.yaml) with environments")
-    rows: list[tuple[str, str, str, str]] = []
+    markdown = settings.output == "markdown"
+    rows: list[tuple[Cell, ...]] = []
     docs: list[dict[str, Any]] = []
     worst = ExitCode.OK
     as_json = settings.output == "json"
@@ -54,31 +57,31 @@ def plan_all(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
                 docs.append(json.loads(with_context(render_json(outcome.plan), "json", ws)))
             s = outcome.plan.summary()
-            counts = f"+{s.get('create', 0)} ~{s.get('update', 0)} -{s.get('delete', 0)}"
+            counts = ("+{} ~{} -{}", *(str(s.get(a, 0)) for a in ("create", "update", "delete")))
             code = outcome.exit_code
             if code == ExitCode.OK and settings.detailed_exitcode and outcome.plan.actionable:
                 code = ExitCode.CHANGES
             result = "refused by a guard" if outcome.refusal is not None else (
                 "in sync" if not outcome.plan.actionable else "changes"
             )  # fmt: skip
-            rows.append((name, ws.settings.api_url, counts, result))
+            rows.append((name, ws.settings.api_url, counts, (result,)))
         except ReconcileError as exc:
             message = logs.redact(str(exc)).splitlines()[0]
             if as_json:
                 docs.append({"environment": name, "error": message})
             else:
-                out.write(f"error: {message}\n")
-            rows.append((name, "", "", f"error: {message}"))
+                out.write(cell(("error: {}", message), markdown) + "\n")
+            rows.append((name, "", "", ("error: {}", message)))
             code = ExitCode.ERROR
         if not as_json:
             out.write("\n")
         worst = _worse(worst, code)
     if as_json:
         keys = ("environment", "server", "changes", "result")
-        table = [dict(zip(keys, row, strict=True)) for row in rows]
+        table = [dict(zip(keys, map(plain, row), strict=True)) for row in rows]
         out.write(json.dumps({"environments": docs, "summary": table}, indent=2) + "\n")
     else:
-        out.write(_table(rows, settings.output == "markdown"))
+        out.write(render(HEAD, rows, markdown))
     return int(worst)
 
 
@@ -86,15 +89,3 @@ def _worse(a: ExitCode, b: ExitCode) -> ExitCode:
     if ExitCode.ERROR in (a, b):
         return ExitCode.ERROR
     return a if _RANK.get(a, 0) >= _RANK.get(b, 0) else b
-
-
-def _table(rows: list[tuple[str, str, str, str]], markdown: bool) -> str:
-    head = ("environment", "server", "changes", "result")
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|---|---|---|---|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    title = "  ".join(cell.ljust(w) for cell, w in zip(head, widths, strict=True))
-    return "\n".join([title.rstrip(), *(line.rstrip() for line in lines)]) + "\n"

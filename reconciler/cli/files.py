@@ -1,16 +1,21 @@
-"""The commands that read or write desired-state files: validate, export, import."""
+"""The commands that read or write desired-state files (validate, export, import), and
+`discover`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.core.errors import ExitCode, InputError, ReconcileError
 from reconciler.core.model import DesiredState
 from reconciler.settings import Settings
 from reconciler.tools.writer import to_yaml, write_text
+
+if TYPE_CHECKING:
+    from reconciler.tools.discover import Offer
 
 
 def cmd_export(settings: Settings, out: TextIO, full: bool = False) -> int:
@@ -38,11 +43,24 @@ def cmd_discover(settings: Settings, out: TextIO) -> int:
 
     with WaldurClient(settings.client_config()) as client:
         offers = discover.discover(client)
-    render = {"json": discover.render_json, "markdown": discover.render_markdown}
-    out.write(render.get(settings.output, discover.render_text)(offers))
+    out.write(render_discover(offers, settings.output))
     if settings.detailed_exitcode and discover.newer(offers):
         return ExitCode.CHANGES  # a newer version to declare (the drift check's issue)
     return ExitCode.OK
+
+
+def render_discover(offers: Sequence[Offer], output: str) -> str:
+    """What the loaders offer as JSON, text or Markdown (a heading, the table, the summary),
+    the server's values escaped for the channel."""
+    from reconciler.output import table
+    from reconciler.tools import discover
+
+    if output == "json":
+        return discover.render_json(offers)
+    markdown = output == "markdown"
+    heading = f"### {discover.TITLE}\n\n" if markdown else ""
+    found = table.render(discover.HEAD, discover.rows(offers), markdown)
+    return f"{heading}{found}\n{table.cell(discover.summary(offers), markdown)}\n"
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

@@ -14,8 +14,8 @@ from typing import TextIO
 from reconciler.cli.context import (
     open_workspace,
     saved_context,
-    settings_for_saved,
     with_context,
+    workspace_for_saved,
 )
 from reconciler.core.background import Background
 from reconciler.core.errors import ConfigError, ExitCode, ReconcileError
@@ -190,13 +190,16 @@ def cmd_apply_saved(
     path: Path, settings: Settings, out: TextIO, github: GitHubStep | None = None
 ) -> int:
     saved = savedplan.read(path)
-    settings = settings_for_saved(saved, settings)
+    ws = workspace_for_saved(saved, settings)
+    settings = ws.settings
     with (
         WaldurClient(settings.client_config()) as client,
         stop_on_signals() as stop,
         progress_reporter(settings) as progress,
     ):
-        outcome = apply_saved(settings.run_options(), client, saved, _hooks(stop, progress))
+        outcome = apply_saved(
+            settings.run_options(), client, saved, ws.values, _hooks(stop, progress)
+        )
     emit(out, settings, outcome.plan, outcome.result, client, github)
     if outcome.refusal is not None:
         raise outcome.refusal

@@ -3,7 +3,9 @@ same plan.
 
 The checks, each reported with what changed (every difference, not just the first):
 
-1. the desired-state files: same files, same bytes (sha256);
+1. the desired-state files: same files, same bytes (sha256); and the values of their
+   ``{{ values.NAME }}`` placeholders: the environment's as the project file gives them now,
+   which the plan file's must equal (its own are never used);
 2. the server: the same API URL; under the apply lock, a fresh observation that is complete,
    in the same API dialect, in which every object a change touches is as it was saved —
    still absent for a create (and its live parent still the same object), the same uuid and
@@ -75,6 +77,28 @@ def check_files(saved: SavedPlan, sources: tuple[str, ...] | None = None) -> lis
         then = [path for path, _ in saved.files]
         problems += [f"desired file {p} is new since the plan" for p in sources if p not in then]
         problems += [f"desired file {p} is no longer read" for p in then if p not in sources]
+    return problems
+
+
+def check_values(saved: SavedPlan, values: dict[str, str] | None) -> list[str]:
+    """Differences between the values the plan file holds and `values`, its environment's as
+    the project file gives them now (the ones the files are loaded with)."""
+    then, now = saved.values or {}, values or {}
+    where = (
+        f"the environment {saved.environment}"
+        if saved.environment
+        else "this run's (no environment, no values)"
+    )
+    problems = []
+    for name in sorted(set(then) | set(now)):
+        if name not in now:
+            problems.append(f"the value {name} is in the plan file, not in {where}")
+        elif name not in then:
+            problems.append(f"the value {name} is in {where} ({now[name]!r}), not in the plan file")
+        elif then[name] != now[name]:
+            problems.append(
+                f"the value {name} is {then[name]!r} in the plan file, {now[name]!r} in {where}"
+            )
     return problems
 
 
@@ -209,15 +233,20 @@ def _refuse(saved: SavedPlan, problems: list[str]) -> GuardRefused:
 
 
 def apply_saved(
-    options: RunOptions, client: WaldurClient, saved: SavedPlan, hooks: Hooks = NO_HOOKS
+    options: RunOptions,
+    client: WaldurClient,
+    saved: SavedPlan,
+    values: dict[str, str] | None,
+    hooks: Hooks = NO_HOOKS,
 ) -> Outcome:
-    """Check `saved` against the files and the server, then apply it (see the module doc)."""
-    problems = check_files(saved)
+    """Check `saved` against the files, the `values` of its environment (the project file's,
+    now) and the server, then apply it (see the module doc)."""
+    problems = check_files(saved) + check_values(saved, values)
     if public_url(client.api_url) != saved.api_url:
         problems.append(f"the plan was made for {saved.api_url}, not {public_url(client.api_url)}")
     if problems:
         raise _refuse(saved, problems)
-    desired = load(saved.inputs, saved.values)
+    desired = load(saved.inputs, values)
     problems = check_files(saved, desired.sources)
     if problems:
         raise _refuse(saved, problems)

@@ -11,7 +11,6 @@ A server without the action (before 8.0.2) answers 404 (or 405): said plainly, e
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -74,49 +73,39 @@ def render_json(offers: Sequence[Offer]) -> str:
     return json.dumps({"loaders": [asdict(o) for o in offers]}, indent=2) + "\n"
 
 
-def _rows(offers: Sequence[Offer]) -> list[tuple[str, ...]]:
-    rows = [("loader", "catalog", "latest in the source", "on the server", "update")]
+#: The table's columns (`reconciler.output.table` renders it, escaped for each channel).
+HEAD = ("loader", "catalog", "latest in the source", "on the server", "update")
+#: Above the table in Markdown (the drift issue).
+TITLE = "Waldur's catalog loaders"
+#: A value from the server (escaped whole), or ``(template, *values)``: the command's own
+#: words with the values in them (`reconciler.output.table.Cell`).
+Cell = str | tuple[str, ...]
+
+
+def rows(offers: Sequence[Offer]) -> list[tuple[Cell, ...]]:
+    """One row of `HEAD` per offer: the server's values, and this command's own words."""
+    found: list[tuple[Cell, ...]] = []
     for o in offers:
-        rows.append(
+        found.append(
             (
-                o.loader or "?",
-                f"{o.name} [{o.catalog_type}]",
-                o.latest_version or "unknown (source unreachable)",
-                (o.existing_version or "?") if o.existing else "none",
-                "yes" if o.update_available else "no",
+                o.loader or ("?",),
+                ("{} [{}]", o.name, o.catalog_type),
+                o.latest_version or ("unknown (source unreachable)",),
+                (o.existing_version or ("?",)) if o.existing else ("none",),
+                ("yes",) if o.update_available else ("no",),
             )
         )
-    return rows
+    return found
 
 
-def summary(offers: Sequence[Offer]) -> str:
+def summary(offers: Sequence[Offer]) -> Cell:
+    """The line under the table, the newer versions in it."""
     found = newer(offers)
     if not found:
-        return "No updates: each source's latest version is the server's newest row."
+        return ("No updates: each source's latest version is the server's newest row.",)
     what = ", ".join(f"{o.name} {o.latest_version}" for o in found)
     return (
-        f"Update available ({what}): the source's latest version differs from the "
-        "server's newest row of that catalog."
+        "Update available ({}): the source's latest version differs from the server's newest "
+        "row of that catalog.",
+        what,
     )
-
-
-def render_markdown(offers: Sequence[Offer]) -> str:
-    """For the drift issue: a heading, the table, the summary."""
-    rows = _rows(offers)
-    lines = ["### Waldur's catalog loaders", ""]
-    lines += ["| " + " | ".join(rows[0]) + " |", "|---" * len(rows[0]) + "|"]
-    lines += [
-        "| " + " | ".join(html.escape(cell).replace("|", "\\|") for cell in row) + " |"
-        for row in rows[1:]
-    ]
-    return "\n".join([*lines, "", summary(offers)]) + "\n"
-
-
-def render_text(offers: Sequence[Offer]) -> str:
-    rows = _rows(offers)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return "\n".join([*lines, "", summary(offers)]) + "\n"

@@ -77,3 +77,46 @@ def test_the_reviewed_plan_itself_applies(sim, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     again = reconcile(server, "apply", str(saved))
     assert again.returncode == 4  # once applied, the files give another (empty) plan
+
+
+def test_edited_values_with_the_matching_change_are_refused(sim, tmp_path):
+    """The plan file's `values` are not trusted: an edit that changes a value and the change
+    it gives, consistently, is refused (the values come from the project file as it is)."""
+    server = sim()
+    assert reconcile(server, "-f", str(EXAMPLE)).returncode == 0
+    root = tmp_path / "repo"
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["catalogs"][0]["packages"][0]["homepage"] = "{{ values.home }}"
+    (root / "catalogs").mkdir(parents=True)
+    write_yaml(root / "catalogs" / "eessi.yaml", doc)
+    project = {
+        "files": ["catalogs/"],
+        "environments": {
+            "production": {
+                "api_url": server.api_url,
+                "token_env": "WALDUR_PRODUCTION_TOKEN",
+                "values": {"home": "https://www.gromacs.org/reviewed"},
+            }
+        },
+    }
+    write_yaml(root / "reconcile.yaml", project)
+    tokens = {"WALDUR_PRODUCTION_TOKEN": server.staff_token}
+    saved = tmp_path / "plan.json"
+    done = reconcile(None, "plan", "--env", "production", "--out", str(saved), env=tokens, cwd=root)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(saved.read_text())
+    assert document["values"] == {"home": "https://www.gromacs.org/reviewed"}
+    document["values"]["home"] = "https://evil.example.com/"
+    change_value(document)  # the update, edited to what the edited value gives
+    saved.write_text(json.dumps(document, indent=2))
+    before, writes_before = server_tree(server.api_url), writes(sim_stats(server))
+
+    done = reconcile(None, "apply", str(saved), env=tokens, cwd=root)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "nothing was written" in done.stderr, done.stderr
+    assert (
+        "the value home is 'https://evil.example.com/' in the plan file, "
+        "'https://www.gromacs.org/reviewed' in the environment production" in done.stderr
+    ), done.stderr
+    assert writes(sim_stats(server)) == writes_before
+    assert server_tree(server.api_url) == before

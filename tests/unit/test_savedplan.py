@@ -12,7 +12,7 @@ from reconciler.core.errors import ConfigError
 from reconciler.core.model import CatalogPolicy, DesiredState, Key, Kind, ObservedState, Record
 from reconciler.core.plan import Action, make_plan
 from reconciler.engine import savedplan
-from reconciler.engine.savedapply import check_files, check_server, compare
+from reconciler.engine.savedapply import check_files, check_server, check_values, compare
 
 CAT = ("EESSI", "2023.06", "binary_runtime")
 API = "http://127.0.0.1:9/api/"
@@ -178,6 +178,26 @@ def test_changed_added_and_removed_files(tmp_path):
         f"desired file {tmp_path / 'd.yaml'} changed since the plan was made",
         f"desired file {tmp_path / 'e.yaml'} is new since the plan",
         f"desired file {tmp_path / 'd.yaml'} is no longer read",
+    ]
+
+
+def test_values_other_than_the_environments_now_are_named(tmp_path):
+    saved = replace(
+        saved_for(tmp_path),
+        environment="production",
+        values={"home": "https://evil.example.com/", "extra": "x"},
+    )
+    now = {"home": "https://www.gromacs.org", "cluster": "A"}
+    assert check_values(saved, now) == [
+        "the value cluster is in the environment production ('A'), not in the plan file",
+        "the value extra is in the plan file, not in the environment production",
+        "the value home is 'https://evil.example.com/' in the plan file, "
+        "'https://www.gromacs.org' in the environment production",
+    ]
+    assert check_values(replace(saved, values=dict(now)), now) == []
+    assert check_values(saved_for(tmp_path), None) == []
+    assert check_values(replace(saved_for(tmp_path), values={"a": "b"}), None) == [
+        "the value a is in the plan file, not in this run's (no environment, no values)"
     ]
 
 
