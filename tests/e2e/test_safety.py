@@ -4,13 +4,11 @@ time, and the token never shows anywhere."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 
 import yaml
 
-from reconciler.engine import locks
 from tests.waiting import wait_until
 
 from .harness import (
@@ -132,23 +130,6 @@ def test_sigterm_stops_between_changes_and_reports(sim, tmp_path):
     done_targets = sum(1 for c in doc["changes"] if c["kind"] == "target" and c["status"] == "done")
     assert count_kinds(server_tree(server.api_url))["target"] == done_targets  # report = truth
     assert reconcile(server, "-f", str(desired)).returncode == 0
-
-
-def test_second_apply_to_the_same_server_waits_then_refuses(sim, tmp_path):
-    server = sim()
-    with locks.exclusive(server.api_url, wait=0, directory=str(tmp_path)):
-        done = reconcile(
-            server,
-            "-f",
-            str(EXAMPLE),
-            "--lock-wait",
-            "0.5",
-            env={"RECONCILE_LOCK_DIR": str(tmp_path)},
-        )
-    assert done.returncode == 4
-    assert f"pid {os.getpid()}" in done.stderr and "Nothing was written" in done.stderr
-    assert count_kinds(server_tree(server.api_url))["catalog"] == 0
-    assert reconcile(server, "--dry-run", "-f", str(EXAMPLE)).returncode == 0  # plans don't lock
 
 
 CANARY = "CANARY-7f3e9b1c-d00d-4bad-9e11-token"

@@ -17,8 +17,9 @@ while it runs (``proxy.behaviours = [...]``), e.g. an honest plan, then a hostil
   string, a list of numbers): trees not of Waldur's shape.
 - `HugeBody(megabytes)`: listings answer a valid JSON array padded with that much whitespace,
   streamed in 1 MiB chunks (never held in memory here).
-- `EchoHeaders()`: a write (POST, PUT, PATCH, DELETE) is answered 400 with a body that quotes
-  every request header, ``Authorization`` included; nothing reaches the simulator.
+- `EchoHeaders(methods)`: a write (POST, PUT, PATCH, DELETE; `methods=None`: every request)
+  is answered 400 with a body that quotes every request header, ``Authorization`` included;
+  nothing reaches the simulator.
 - `Drip(seconds)`: the answer's body is sent one byte every `seconds`.
 
 `Recorder` is the "other address": a listener that records every request reaching it (method,
@@ -176,10 +177,14 @@ class HugeBody(Behaviour):
 
 
 class EchoHeaders(Behaviour):
-    """A write is answered 400 quoting the request's headers (as some debugging proxies do)."""
+    """A write (or each request of `methods`; None: every request) is answered 400 quoting the
+    request's headers (as some debugging proxies do)."""
+
+    def __init__(self, methods: Sequence[str] | None = WRITES) -> None:
+        self.methods = methods
 
     def before(self, exchange: Exchange) -> bool:
-        if exchange.method not in WRITES:
+        if self.methods is not None and exchange.method not in self.methods:
             return False
         quoted = "; ".join(f"{k}: {v}" for k, v in exchange.headers.items())
         body = json.dumps({"detail": f"bad request; you sent {quoted}"}).encode()

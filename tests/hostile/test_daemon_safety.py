@@ -12,7 +12,7 @@ import socket
 import httpx
 
 from tests.e2e.harness import ROOT, count_kinds, desired_tree, eessi_subset, server_tree, sim_stats
-from tests.hostile.proxy import Behaviour, Drip, Exchange
+from tests.hostile.proxy import Drip, EchoHeaders
 from tests.waiting import wait_until
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -80,20 +80,9 @@ def test_post_sync_can_require_a_token(sim, daemons):
     assert SYNC_TOKEN not in "".join(d.raw)
 
 
-class EchoEveryRequest(Behaviour):
-    """Every request, reads too, answered 400 quoting its headers (Authorization included)."""
-
-    def before(self, exchange: Exchange) -> bool:
-        quoted = "; ".join(f"{k}: {v}" for k, v in exchange.headers.items())
-        exchange.status = 400
-        exchange.answer_headers = [("Content-Type", "application/json")]
-        exchange.answer = [json.dumps({"detail": f"bad request; you sent {quoted}"}).encode()]
-        return True
-
-
 def test_a_rotated_token_is_masked_everywhere(sim, hostile, daemons, tmp_path):
     server = sim()
-    proxy = hostile(server, EchoEveryRequest())
+    proxy = hostile(server, EchoHeaders(methods=None))  # reads too
     first, second = "first-token-0123456789", "rotated-token-9876543210"
     token_file = tmp_path / "token"
     token_file.write_text(first)

@@ -38,10 +38,12 @@ def test_one_server_is_one_lock_however_it_is_spelled(tmp_path):
     assert locks.server_key("https://w.example.org/api/") == "https://w.example.org:443/api/"
 
 
-def test_an_apply_through_localhost_waits_for_one_through_127_0_0_1(sim, tmp_path):
+@pytest.mark.parametrize("spelling", ["127.0.0.1", "localhost"])
+def test_an_apply_through_localhost_waits_for_one_through_127_0_0_1(sim, tmp_path, spelling):
+    """A second apply to the server waits, then refuses: also when it names it otherwise."""
     server = sim()
     assert "127.0.0.1" in server.api_url
-    by_name = server.api_url.replace("127.0.0.1", "localhost")
+    api_url = server.api_url.replace("127.0.0.1", spelling)
     with locks.exclusive(server.api_url, wait=0, directory=str(tmp_path)):
         done = reconcile(
             server,
@@ -49,12 +51,14 @@ def test_an_apply_through_localhost_waits_for_one_through_127_0_0_1(sim, tmp_pat
             str(EXAMPLE),
             "--lock-wait",
             "0.5",
-            api_url=by_name,
+            api_url=api_url,
             env={"RECONCILE_LOCK_DIR": str(tmp_path)},
         )
     assert done.returncode == 4, done.stdout + done.stderr
     assert f"another reconcile (pid {os.getpid()})" in done.stderr
+    assert "Nothing was written" in done.stderr
     assert count_kinds(server_tree(server.api_url))["catalog"] == 0
+    assert reconcile(server, "--dry-run", "-f", str(EXAMPLE)).returncode == 0  # plans don't lock
 
 
 def test_a_symlink_planted_at_the_lock_path_is_not_followed(sim, tmp_path):
