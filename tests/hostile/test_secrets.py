@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import RECONCILE, ROOT, cli_env, reconcile, sim_stats
+from tests.e2e.harness import ROOT, reconcile, sim_stats
 from tests.hostile.proxy import EchoHeaders
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -94,17 +94,10 @@ def test_a_reachable_servers_userinfo_is_never_printed(sim, tmp_path):
 @pytest.mark.parametrize("command", ["plan", "daemon"])
 def test_tokens_too_short_to_mask_are_refused_at_start(sim, tmp_path, command):
     server = sim()
-    args = [RECONCILE, command, "-f", str(EXAMPLE)]
+    args = [command, "-f", str(EXAMPLE)]
     if command == "daemon":
         args += ["--listen", "127.0.0.1:0"]
-    done = subprocess.run(
-        args,
-        env=cli_env(server, token="EESSI"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = reconcile(server, *args, token="EESSI", timeout=60)
     assert done.returncode == 1, done.stderr
     assert "WALDUR_API_TOKEN: the API token is 5 characters long; at least 12" in done.stderr
     assert sim_stats(server)["requests"] == {}  # refused before anything was sent
@@ -112,13 +105,15 @@ def test_tokens_too_short_to_mask_are_refused_at_start(sim, tmp_path, command):
 
 def test_a_sync_token_too_short_to_mask_is_refused_at_start(sim):
     server = sim()
-    done = subprocess.run(
-        [RECONCILE, "daemon", "-f", str(EXAMPLE), "--listen", "127.0.0.1:0"],
-        env=cli_env(server, env={"RECONCILE_SYNC_TOKEN": "EESSI"}),
-        capture_output=True,
-        text=True,
+    done = reconcile(
+        server,
+        "daemon",
+        "-f",
+        str(EXAMPLE),
+        "--listen",
+        "127.0.0.1:0",
+        env={"RECONCILE_SYNC_TOKEN": "EESSI"},
         timeout=60,
-        check=False,
     )
     assert done.returncode == 1, done.stderr
     assert "RECONCILE_SYNC_TOKEN is 5 characters long; at least 12" in done.stderr
