@@ -81,6 +81,19 @@ def write_yaml(path: Path, doc: Any) -> Path:
     return path
 
 
+def edited_example(path: Path, **first_package: str) -> Path:
+    """examples/targets.yaml with one update (`first_package`'s fields set on GROMACS), one
+    delete (OpenFOAM keeps only its first version: the others go, with their targets) and one
+    create (a package "New" of one version), written to `path`."""
+    doc = yaml.safe_load((ROOT / "examples" / "targets.yaml").read_text())
+    packages = doc["catalogs"][0]["packages"]
+    assert [p["name"] for p in packages[:2]] == ["GROMACS", "OpenFOAM"]
+    packages[0].update(first_package)
+    packages[1]["versions"] = packages[1]["versions"][:1]
+    packages.append({"name": "New", "versions": [{"version": "1"}]})
+    return write_yaml(path, doc)
+
+
 def _all_pages(client: httpx.Client, url: str, **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     next_url: str | None = url

@@ -8,9 +8,16 @@ import hashlib
 import json
 
 import httpx
-import yaml
 
-from .harness import ROOT, plan_json, reconcile, server_tree, sim_stats, write_yaml, writes
+from .harness import (
+    ROOT,
+    edited_example,
+    plan_json,
+    reconcile,
+    server_tree,
+    sim_stats,
+    writes,
+)
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
 CANARY = "CANARY-saved-plan-41b7-token"
@@ -18,12 +25,7 @@ CANARY = "CANARY-saved-plan-41b7-token"
 
 def edited(tmp_path):
     """The example with one update, one delete (a version and its targets) and one create."""
-    doc = yaml.safe_load(EXAMPLE.read_text())
-    packages = {p["name"]: p for p in doc["catalogs"][0]["packages"]}
-    packages["GROMACS"]["description"] = "Molecular dynamics."
-    packages["OpenFOAM"]["versions"] = packages["OpenFOAM"]["versions"][:1]
-    doc["catalogs"][0]["packages"].append({"name": "New", "versions": [{"version": "1"}]})
-    return write_yaml(tmp_path / "desired.yaml", doc)
+    return edited_example(tmp_path / "desired.yaml", description="Molecular dynamics.")
 
 
 def patch_package(server, name, **fields):

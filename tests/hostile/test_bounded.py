@@ -10,9 +10,8 @@ import signal
 import subprocess
 
 import pytest
-import yaml
 
-from tests.e2e.harness import RECONCILE, ROOT, cli_env, reconcile, sim_stats, write_yaml, writes
+from tests.e2e.harness import RECONCILE, ROOT, cli_env, edited_example, reconcile, sim_stats, writes
 from tests.hostile.proxy import Drip, HugeBody, InflatePagination, Misshape
 from tests.waiting import wait_until
 
@@ -28,12 +27,7 @@ def loaded(sim, tmp_path):
     """A server holding the example, and a desired file that changes, adds and deletes."""
     server = sim()
     assert reconcile(server, "-f", str(EXAMPLE)).returncode == 0
-    doc = yaml.safe_load(EXAMPLE.read_text())
-    packages = doc["catalogs"][0]["packages"]
-    packages[0]["description"] = "Changed."
-    packages[1]["versions"] = packages[1]["versions"][:1]
-    packages.append({"name": "New", "versions": [{"version": "1"}]})
-    return server, write_yaml(tmp_path / "edited.yaml", doc)
+    return server, edited_example(tmp_path / "edited.yaml", description="Changed.")
 
 
 def run_limited(

@@ -9,7 +9,15 @@ import json
 import pytest
 import yaml
 
-from tests.e2e.harness import ROOT, reconcile, server_tree, sim_stats, write_yaml, writes
+from tests.e2e.harness import (
+    ROOT,
+    edited_example,
+    reconcile,
+    server_tree,
+    sim_stats,
+    write_yaml,
+    writes,
+)
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
 REFUSAL = "the plan file does not match the plan its files give: re-plan"
@@ -19,12 +27,7 @@ def reviewed(sim, tmp_path):
     """A server holding the example, and a saved plan with an update, creates and a delete."""
     server = sim()
     assert reconcile(server, "-f", str(EXAMPLE)).returncode == 0
-    doc = yaml.safe_load(EXAMPLE.read_text())
-    packages = doc["catalogs"][0]["packages"]
-    packages[0]["homepage"] = "https://www.gromacs.org/reviewed"
-    packages[1]["versions"] = packages[1]["versions"][:1]
-    packages.append({"name": "New", "versions": [{"version": "1"}]})
-    desired = write_yaml(tmp_path / "desired.yaml", doc)
+    desired = edited_example(tmp_path / "desired.yaml", homepage="https://www.gromacs.org/reviewed")
     saved = tmp_path / "plan.json"
     done = reconcile(server, "plan", "-f", str(desired), "--out", str(saved))
     assert done.returncode == 0, done.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import yaml
 
-from tests.e2e.harness import ROOT, reconcile, sim_stats, write_yaml, writes
+from tests.e2e.harness import ROOT, edited_example, reconcile, sim_stats, write_yaml, writes
 from tests.hostile.proxy import RewriteUrls
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
@@ -24,12 +24,7 @@ OFFERING_FLAGS = (
 
 def edited(tmp_path):
     """The example with one update, a deleted version (and its targets) and a new package."""
-    doc = yaml.safe_load(EXAMPLE.read_text())
-    packages = doc["catalogs"][0]["packages"]
-    packages[0]["description"] = "Changed through a hostile server."
-    packages[1]["versions"] = packages[1]["versions"][:1]
-    packages.append({"name": "New", "versions": [{"version": "1"}]})
-    return write_yaml(tmp_path / "edited.yaml", doc)
+    return edited_example(tmp_path / "edited.yaml", description="Changed through a hostile server.")
 
 
 def edited_links(tmp_path):
