@@ -24,7 +24,7 @@ from reconciler.core.loaders import LoadPhase, LoadState, clean
 from reconciler.core.model import Expectations, Key, Kind
 from reconciler.core.plan import Change
 from reconciler.remote.client import WaldurClient
-from reconciler.remote.observe import contents_of
+from reconciler.remote.observe import Contents, server_shaped
 
 FIRST_DELAY = 2.0
 GROWTH = 1.5
@@ -142,8 +142,10 @@ def check(
         return LoadOutcome("done", done)
     contents = None
     if expect.need_contents:
-        listing = client.list_all(Kind.PACKAGE, {"catalog_uuid": state.uuid})
-        contents = contents_of(listing.items)
+        sink = Contents()
+        with server_shaped(Kind.PACKAGE, key):
+            client.list_all(Kind.PACKAGE, {"catalog_uuid": state.uuid}, sink)
+        contents = sink.found
     missing = loaders.gaps(expect, state.packages, contents)
     if missing:
         return LoadOutcome("unmet", f"{done}; expectations unmet", tuple(missing))

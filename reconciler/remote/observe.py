@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -228,28 +228,47 @@ def _read_catalogs(
 def read_contents(reader: _Reader, catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     """A loader catalog's packages and their architectures, for its expectations (never
     planned against): the same package listing a declared catalog costs."""
-    packages = reader.listing(Kind.PACKAGE, catalog_uuid=catalog["uuid"])
+    contents = Contents()
+    reader.listing(Kind.PACKAGE, contents, catalog_uuid=catalog["uuid"])
     if reader.build.dialect_seen is None:  # the targets read tell the dialect: no probe needed
-        targets = (
-            t for p in packages for v in p.get("versions") or [] for t in v.get("targets") or []
-        )
-        first = next(targets, None)
-        reader.build.dialect_seen = dialects.dialect_of(first) if first is not None else None
-    return contents_of(packages)
+        reader.build.dialect_seen = contents.dialect
+    return contents.found
 
 
-def contents_of(packages: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
-    """Package name → the ``family/micro`` of its versions' CPU targets (embedded listing)."""
-    found: dict[str, frozenset[str]] = {}
-    for pkg in packages:
-        archs = set()
-        for version in pkg.get("versions") or []:
-            for target in version.get("targets") or []:
-                if dialects.is_cpu_target(target):
-                    fields = dialects.target_from_wire(target)
-                    archs.add(f"{fields.get('cpu_family')}/{fields.get('cpu_microarchitecture')}")
-        found[str(pkg.get("name", ""))] = frozenset(archs)
-    return found
+class Contents:
+    """A loader catalog's package pages (a `PageSink`), reduced as they arrive to what its
+    expectations need: package name → the ``family/micro`` of its versions' CPU targets, and
+    the dialect of the first target read. Each raw page is dropped once reduced."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, frozenset[str]] = {}
+        self.dialect: str | None = None
+        self._first: Mapping[str, Any] | None = None  # the first target read
+
+    def restart(self) -> None:
+        self.found, self.dialect, self._first = {}, None, None
+
+    def take(self, items: list[dict[str, Any]]) -> None:
+        for pkg in items:
+            if self._first is None:
+                targets = (t for v in pkg.get("versions") or [] for t in v.get("targets") or [])
+                self._first = next(targets, None)
+                if self._first is not None:
+                    self.dialect = dialects.dialect_of(self._first)
+            self.found[str(pkg.get("name", ""))] = _cpu_architectures(pkg)
+        items.clear()
+
+
+def _cpu_architectures(pkg: Mapping[str, Any]) -> frozenset[str]:
+    archs = set()
+    for version in pkg.get("versions") or []:
+        for target in version.get("targets") or []:
+            kind = dialects.dialect_of(target)
+            if kind == dialects.CURRENT and target.get("target_type") != dialects.CPU_TARGET_TYPE:
+                continue  # the reconciler manages CPU targets only (`dialects.is_cpu_target`)
+            fields = dialects.target_from_wire(target, kind)
+            archs.add(f"{fields.get('cpu_family')}/{fields.get('cpu_microarchitecture')}")
+    return frozenset(archs)
 
 
 def loader_sign(catalog: Mapping[str, Any]) -> str:

@@ -333,3 +333,28 @@ def test_a_token_echoed_in_a_long_error_is_masked_before_the_text_is_cut() -> No
     shown = loaders.clean("x" * (loaders.MAX_TEXT - 20) + secret)
     assert len(shown) <= loaders.MAX_TEXT
     assert secret[:12] not in shown  # no half of the token survives the cut
+
+
+def test_a_loader_catalogs_contents_are_reduced_page_by_page() -> None:
+    """What the expectations need (CPU architectures per package, the first target's
+    dialect), as the pages arrive; a raw page is emptied once taken, a re-read starts afresh."""
+    from reconciler.remote.observe import Contents
+
+    def pkg(name: str, *targets: dict) -> dict:
+        return {"name": name, "versions": [{"targets": list(targets)}]}
+
+    cpu = {"target_type": "cpu_architecture", "target_name": "x86_64", "target_subtype": "zen3"}
+    gpu = {"target_type": "gpu_architecture", "target_name": "nvidia", "target_subtype": "cc90"}
+    contents = Contents()
+    first, second = [pkg("A"), pkg("B", cpu, gpu)], [pkg("C", cpu)]
+    contents.take(first)
+    contents.take(second)
+    assert first == [] and second == []
+    assert contents.found == {
+        "A": frozenset(),
+        "B": frozenset({"x86_64/zen3"}),
+        "C": frozenset({"x86_64/zen3"}),
+    }
+    assert contents.dialect == "current"
+    contents.restart()
+    assert contents.found == {} and contents.dialect is None
