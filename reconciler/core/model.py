@@ -252,10 +252,15 @@ LOADERS: dict[str, tuple[str, str]] = {
 }
 
 
+def loader_named(name: str, catalog_type: str) -> str | None:
+    """The loader that fills catalogs of this name and type (upstream picks them so), or None."""
+    pair = (name, catalog_type)
+    return next((loader for loader, owned in LOADERS.items() if owned == pair), None)
+
+
 def loader_for(key: Key) -> str | None:
     """The loader that can fill the catalog of `key` (by its name and type), or None."""
-    pair = (key.parts[0], key.parts[2])
-    return next((name for name, owned in LOADERS.items() if owned == pair), None)
+    return loader_named(key.parts[0], key.parts[2])
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from reconciler.core.errors import ApiError, ReconcileError
-from reconciler.core.model import LOADERS, Kind
+from reconciler.core.model import Kind, loader_named
 from reconciler.remote.client import WaldurClient
 
 
@@ -50,7 +50,7 @@ def discover(client: WaldurClient) -> list[Offer]:
 
 def _offer(item: Mapping[str, Any]) -> Offer:
     name, catalog_type = str(item.get("name", "")), str(item.get("catalog_type", ""))
-    loader = next((k for k, pair in LOADERS.items() if pair == (name, catalog_type)), "")
+    loader = loader_named(name, catalog_type) or ""
     latest, existing = item.get("latest_version"), item.get("existing_version")
     return Offer(
         name=name,

@@ -30,7 +30,6 @@ from reconciler.core.errors import ApiError, AuthError, InputError, NotFound, Re
 from reconciler.core.fieldrules import acceptable_url, bad_character
 from reconciler.core.model import (
     DEFAULT_CATALOG_TYPE,
-    LOADERS,
     URL_FIELDS,
     CatalogPolicy,
     DesiredState,
@@ -82,11 +81,10 @@ def parse_selectors(values: Iterable[str] | str | None) -> list[tuple[str, str |
     return out
 
 
-def loader_of(row: Mapping[str, Any]) -> str | None:
-    """The loader that fills a live catalog row (its name and type are a loader's, and a load
-    was attempted on it), or None."""
-    pair = (str(row.get("name", "")), str(row.get("catalog_type") or DEFAULT_CATALOG_TYPE))
-    found = next((name for name, owned in LOADERS.items() if owned == pair), None)
+def loader_of(key: Key, row: Mapping[str, Any]) -> str | None:
+    """The loader that fills the live catalog `row` of `key` (its name and type are a loader's,
+    and a load was attempted on it), or None."""
+    found = loader_for(key)
     if found and (row.get("last_successful_update") or row.get("last_update_attempt")):
         return found
     return None
@@ -100,23 +98,19 @@ def select_catalogs(
     listing = client.list_all(Kind.CATALOG)
     if not listing.complete:
         raise ApiError(f"the catalog listing could not be read completely: {listing.reason}")
-    live = sorted(
-        catalog_key(
-            str(c.get("name", "")),
-            str(c.get("version", "")),
-            str(c.get("catalog_type") or DEFAULT_CATALOG_TYPE),
+    rows = [
+        (
+            catalog_key(
+                str(c.get("name", "")),
+                str(c.get("version", "")),
+                str(c.get("catalog_type") or DEFAULT_CATALOG_TYPE),
+            ),
+            c,
         )
         for c in listing.items
-    )
-    loaders = {
-        catalog_key(
-            str(c.get("name", "")),
-            str(c.get("version", "")),
-            str(c.get("catalog_type") or DEFAULT_CATALOG_TYPE),
-        ): found
-        for c in listing.items
-        if not full and (found := loader_of(c))
-    }
+    ]
+    live = sorted(key for key, _ in rows)
+    loaders = {key: found for key, c in rows if not full and (found := loader_of(key, c))}
     chosen = [k for k in live if not selectors or any(_matches(k, s) for s in selectors)]
     missing = [s for s in selectors if not any(_matches(k, s) for k in live)]
     if missing:
