@@ -104,7 +104,10 @@ def load_desired(
 
 
 def _substitute(doc: Document, values: dict[str, str] | None, problems: list[str]) -> None:
-    """``{{ values.NAME }}`` placeholders replaced by the environment's values."""
+    """``{{ values.NAME }}`` placeholders replaced by the environment's values (a file that
+    cannot hold one is not walked: its tree stays as parsed)."""
+    if not doc.templated:
+        return
     unknown: list[tuple[FieldPath, str]] = []
     doc.data = substitute(doc.data, values or {}, unknown)
     for path, name in unknown:

@@ -98,6 +98,10 @@ class Document:
     lines: dict[FieldPath, int] = field(default_factory=dict)
     raw: dict[FieldPath, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Whether a string of it can hold "{{" (a placeholder): only if its text has "{{", or a
+    # backslash (an escape in a double-quoted scalar, "\x7b", can make a "{"). No YAML folding
+    # joins two braces without one.
+    templated: bool = True
 
     def line(self, path: FieldPath) -> int:
         """The line of `path`, or of its nearest ancestor that has one (1 at worst)."""
@@ -300,7 +304,8 @@ def parse_text(text: str, name: str, max_nodes: int = MAX_NODES) -> Document:
         raise YamlError([format_problem(name, line, exc.path, exc.message)]) from None
     finally:
         loader.dispose()
-    return Document(name, data, loader.lines, loader.raw, loader.problems)
+    templated = "{{" in text or "\\" in text
+    return Document(name, data, loader.lines, loader.raw, loader.problems, templated)
 
 
 def load_yaml(

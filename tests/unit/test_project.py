@@ -97,6 +97,26 @@ def test_values_are_substituted_before_validation(tmp_path):
     assert [k.parts[-1] for k in links] == ["A"]
 
 
+@pytest.mark.parametrize(
+    ("spelled", "substituted"),
+    [
+        ('"{{ values.cluster }}"', True),
+        ('"\\x7b\\x7b values.cluster }}"', True),  # an escape makes the braces: still a placeholder
+        ('"{ { values.cluster }}"', False),
+    ],
+)
+def test_placeholders_are_found_however_yaml_spells_their_braces(tmp_path, spelled, substituted):
+    """Files that cannot hold a placeholder are not walked; YAML escapes can still make one."""
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        f'catalogs:\n  - name: EESSI\n    version: "2023.06"\n    description: {spelled}\n',
+        encoding="utf-8",
+    )
+    state = load_desired([path], values={"cluster": "A"})
+    (catalog,) = state.records.values()
+    assert (catalog.fields["description"] == "A") is substituted
+
+
 def test_a_missing_value_or_no_environment_is_an_error_at_the_placeholder(tmp_path):
     write(tmp_path)
     with pytest.raises(InputError) as caught:
