@@ -24,10 +24,14 @@ if TYPE_CHECKING:
     from reconciler.source.git import Checkout
 
 
-def open_workspace(settings: Settings, files: Sequence[Path] | None) -> Workspace:
+def fetch(settings: Settings) -> Checkout | None:
+    """The Git source's commit, fetched (None when the files are local)."""
     source = git_source(settings)
-    checkout = source.update() if source is not None else None
-    return workspace(settings, files, checkout)
+    return source.update() if source is not None else None
+
+
+def open_workspace(settings: Settings, files: Sequence[Path] | None) -> Workspace:
+    return workspace(settings, files, fetch(settings))
 
 
 def source_json(checkout: Checkout | None) -> dict[str, Any] | None:

@@ -18,22 +18,21 @@ from reconciler.output import logs
 from reconciler.output.table import Cell, cell, plain, render
 from reconciler.remote.client import WaldurClient
 from reconciler.settings import Settings
-from reconciler.source.workspace import environments, git_source, workspace
+from reconciler.source.workspace import environments, workspace
 
 HEAD = ("environment", "server", "changes", "result")
 _RANK = {ExitCode.OK: 0, ExitCode.CHANGES: 1, ExitCode.PARTIAL: 2, ExitCode.REFUSED: 3}
 
 
 def plan_all(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from reconciler.cli.context import with_context
+    from reconciler.cli.context import fetch, with_context
     from reconciler.cli.run import emit
 
     if settings.env:
         raise ConfigError("give --env NAME or --all-envs, not both")
     if settings.out:
         raise ConfigError("--out saves one environment's plan: use --env NAME with it")
-    source = git_source(settings)
-    checkout = source.update() if source is not None else None
+    checkout = fetch(settings)
     names = environments(settings, checkout)
     if not names:
         raise ConfigError("--all-envs needs a project file (reconcile.yaml) with environments")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,6 @@ class Workspace:
     values: dict[str, str] | None = None
     environment: str = ""
     checkout: Checkout | None = None
-    environments: tuple[str, ...] = field(default=())  # every one the project declares
 
 
 def git_source(settings: Settings) -> GitSource | None:
@@ -103,7 +102,7 @@ def workspace(
                 f"{path} declares the environments {', '.join(names)}: choose one with "
                 "--env NAME (or RECONCILE_ENV), or plan them all with --all-envs"
             )
-        return Workspace(settings, tuple(given), checkout=checkout, environments=names)
+        return Workspace(settings, tuple(given), checkout=checkout)
     chosen = project.select(name)
     return Workspace(
         _settings_for(settings, chosen, path),
@@ -111,7 +110,6 @@ def workspace(
         values=dict(chosen.values),
         environment=name,
         checkout=checkout,
-        environments=names,
     )
 
 
