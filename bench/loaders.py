@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
+from run import by_method, requests_text, reset_stats, sim_stats
 
 from waldur_sim.launcher import SimProcess
 
@@ -50,18 +50,13 @@ def run(sim: SimProcess, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def counted(sim: SimProcess, *args: str, codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
-    httpx.delete(sim.api_url + "_sim/stats/", timeout=10).raise_for_status()
+    reset_stats(sim)
     done = run(sim, *args)
     if done.returncode not in codes:
         raise SystemExit(f"reconcile {' '.join(args)} exited {done.returncode}:\n{done.stdout}")
-    stats = httpx.get(sim.api_url + "_sim/stats/", timeout=10).json()
-    by_method = {m: sum(c.values()) for m, c in sorted(stats["requests"].items())}
+    stats = sim_stats(sim)
     catalog = stats["kinds"].get("catalog", {})
-    return {"total": stats["total"], "by_method": by_method, "catalog": catalog, "out": done}
-
-
-def show(found: dict[str, Any]) -> str:
-    return " · ".join(f"{m} {n}" for m, n in found["by_method"].items())
+    return {"total": stats["total"], "by_method": by_method(stats), "catalog": catalog, "out": done}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             (
                 f"apply: create, load ({args.load_seconds:g} s), wait, link",
-                show(apply),
+                requests_text(apply["by_method"]),
                 f"wait: {wait} (update_catalog POST + {looks} looks at the row)",
             )
         )
@@ -111,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             if "No changes." not in found["out"].stdout:
                 raise SystemExit(f"{label}: not a no-op:\n{found['out'].stdout}")
             noops[label] = found["total"]
-            rows.append((label, show(found), f"{found['total']} requests"))
+            rows.append((label, requests_text(found["by_method"]), f"{found['total']} requests"))
         today = noops["no-op, today: the same catalog declared in full"]
         if any(n > today for n in noops.values()):
             raise SystemExit(f"a loader no-op costs more than today's: {noops}")

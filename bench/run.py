@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import yaml
@@ -580,7 +580,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _requests_text(requests: dict[str, int]) -> str:
+def requests_text(requests: dict[str, int]) -> str:
     return " · ".join(f"{m} {n:,}" for m, n in requests.items()) or "-"
 
 
@@ -598,7 +598,7 @@ def table(rows: list[Row]) -> str:
         naive = f"**{row.vs_naive:.1f}x**" if row.vs_naive is not None else ""
         lines.append(
             f"| {row.scenario} | {row.label} | {len(row.runs)} | {row.wall:.2f} "
-            f"| {_requests_text(row.requests)} "
+            f"| {requests_text(row.requests)} "
             f"| {rate} | {row.median('cpu'):.2f} | {rss} | {floor} | {naive} | {row.note} |"
         )
     return "\n".join(lines)
@@ -751,9 +751,14 @@ def report(
     return 0
 
 
-if __name__ == "__main__":
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """Exit with `main()`'s status; a `BenchError` is one line on stderr and status 1."""
     try:
         raise SystemExit(main())
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    run_main(main)

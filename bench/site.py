@@ -49,11 +49,12 @@ from run import (
     ROOT,
     SNAPSHOTS,
     Bench,
-    BenchError,
     Desired,
     Run,
     check,
     machine,
+    requests_text,
+    run_main,
     write_desired,
 )
 from simdb import write_state
@@ -286,9 +287,7 @@ def report(site: Site, info: dict[str, Any]) -> None:
         "|---|---|---|---:|---:|---|---:|---:|",
     ]
     for r in site.results:
-        requests = (
-            " · ".join(f"{m} {n:,}" for m, n in r.runs[0].requests.items()) if r.runs else "-"
-        )
+        requests = requests_text(r.runs[0].requests) if r.runs else "-"
         n = len(r.seconds or r.runs)
         cpu = f"{r.median('cpu'):.2f}" if r.runs else ""
         rss = f"{r.median('rss_mb'):.0f}" if r.runs else ""
@@ -381,8 +380,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_main(main)

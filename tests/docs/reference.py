@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .sessions import DOCS
@@ -64,8 +63,6 @@ def _sentence(text: str | None) -> str:
 def _show(value: Any) -> str:
     if isinstance(value, frozenset | set):
         return ",".join(sorted(value))
-    if isinstance(value, Path):
-        return str(value)
     return str(value)
 
 

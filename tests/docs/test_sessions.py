@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,8 +76,9 @@ def run_page(page: Page, workdir: Path) -> int:
     return ran
 
 
-def _run_block(page: Page, block: Block, shell: Shell, workdir: Path, local: object) -> int:
-    assert callable(local)
+def _run_block(
+    page: Page, block: Block, shell: Shell, workdir: Path, local: Callable[[str], str]
+) -> int:
     if block.kind == "file":
         target = workdir / block.path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -67,13 +67,17 @@ def reconcile(
     )
 
 
-def plan_json(sim: SimProcess, *files: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def plan_json(
+    sim: SimProcess, *files: Path, extra: tuple[str, ...] = (), ok: tuple[int, ...] = (0, 2)
+) -> dict[str, Any]:
+    """`reconcile plan -o json EXTRA… -f FILE…`: its document, its exit code (asserted to be
+    one of `ok`) added as "exit"."""
     args = ["plan", "-o", "json", *extra]
     for f in files:
         args += ["-f", str(f)]
     done = reconcile(sim, *args)
-    assert done.returncode in (0, 2), done.stderr
-    return json.loads(done.stdout)
+    assert done.returncode in ok, done.stderr
+    return json.loads(done.stdout) | {"exit": done.returncode}
 
 
 def write_yaml(path: Path, doc: Any) -> Path:
@@ -154,6 +158,11 @@ def count_kinds(tree: set[tuple[str, ...]]) -> dict[str, int]:
 
 def sim_stats(sim: SimProcess) -> dict[str, Any]:
     return httpx.get(sim.api_url + "_sim/stats/", timeout=10).json()
+
+
+def reset_stats(sim: SimProcess) -> None:
+    """Zero waldur-sim's request counters (`sim_stats`)."""
+    httpx.delete(sim.api_url + "_sim/stats/", timeout=10).raise_for_status()
 
 
 def writes(stats: dict[str, Any]) -> int:

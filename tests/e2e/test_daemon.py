@@ -7,7 +7,7 @@ import yaml
 
 from tests.waiting import wait_until
 
-from .harness import ROOT, count_kinds, eessi_subset, server_tree, write_yaml
+from .harness import ROOT, count_kinds, eessi_subset, server_tree, sim_stats, write_yaml
 
 EXAMPLE = ROOT / "examples" / "targets.yaml"
 
@@ -160,7 +160,7 @@ def test_changes_a_read_only_server_will_not_take_are_a_steady_state_not_an_erro
     assert d.metric("reconcile_drift_objects", kind="version") == 12
     assert d.metric("reconcile_drift_objects", kind="target") == 44
     assert d.metric("reconcile_drift_objects", kind="package") == 0  # applied
-    stats = httpx.get(server.base_url + "/api/_sim/stats/", timeout=5).json()
+    stats = sim_stats(server)
     for kind in ("version", "target"):
         assert not {"POST", "PUT", "PATCH"} & set(stats["kinds"].get(kind, {})), stats["kinds"]
 
@@ -184,7 +184,6 @@ def test_readiness_stays_up_while_a_run_is_in_flight(sim, daemons, tmp_path):
     # The next run patches the targets' paths, and the sim holds its first PATCH back.
     doc["catalogs"][0]["target_defaults"]["path"] = "/opt/{cpu_family}/{cpu_microarchitecture}"
     write_yaml(desired, doc)
-    stats = server.api_url + "_sim/stats/"
-    wait_until(lambda: httpx.get(stats).json()["faults"]["stalled"] >= 1, "a PATCH to stall")
+    wait_until(lambda: sim_stats(server)["faults"]["stalled"] >= 1, "a PATCH to stall")
     assert d.get("status.json").json()["running"] is True
     assert d.get("readyz").json() == {"ready": True, "reason": "ok"}

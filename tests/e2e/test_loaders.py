@@ -14,7 +14,15 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.harness import RECONCILE, cli_env, reconcile, sim_stats, write_yaml, writes
+from tests.e2e.harness import (
+    RECONCILE,
+    cli_env,
+    plan_json,
+    reconcile,
+    sim_stats,
+    write_yaml,
+    writes,
+)
 from tests.waiting import wait_until
 from waldur_sim.launcher import SimProcess
 
@@ -86,10 +94,8 @@ def links(server: SimProcess) -> list[dict[str, Any]]:
     return found[0].get("software_catalogs") or []
 
 
-def plan(server: SimProcess, path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
-    done = reconcile(server, "plan", "-o", "json", "-f", str(path), *extra)
-    assert done.returncode in (0, 2, 3), done.stderr
-    return done.returncode, json.loads(done.stdout)
+PLANNED = (0, 2, 3)  # no changes, changes (--detailed-exitcode), expectations unmet
+DETAILED = ("--detailed-exitcode",)
 
 
 def test_one_apply_creates_loads_waits_checks_and_links(sim, tmp_path):
@@ -104,8 +110,8 @@ def test_one_apply_creates_loads_waits_checks_and_links(sim, tmp_path):
     assert row["last_successful_update"] and row["update_errors"] == ""
     assert row["package_count"] == 654 and row["auto_update_enabled"] is False
     assert [link["catalog"]["uuid"] for link in links(server)] == [row["uuid"]]
-    code, doc = plan(server, path, "--detailed-exitcode")
-    assert code == 0 and doc["changes"] == [] and doc["expectations_unmet"] == {}
+    doc = plan_json(server, path, extra=DETAILED, ok=PLANNED)
+    assert doc["exit"] == 0 and doc["changes"] == [] and doc["expectations_unmet"] == {}
     assert "654 packages, 1,200 versions, 16,751 targets" in doc["loaders"][0]
     again = reconcile(server, "plan", "-f", str(path))
     assert again.stdout.rstrip().endswith("No changes."), again.stdout
@@ -114,8 +120,8 @@ def test_one_apply_creates_loads_waits_checks_and_links(sim, tmp_path):
 def test_the_plan_shows_the_load_with_its_reason_and_counts_it(sim, tmp_path):
     server = start(sim)
     path = eessi_file(tmp_path)
-    code, doc = plan(server, path, "--detailed-exitcode")
-    assert code == 2
+    doc = plan_json(server, path, extra=DETAILED, ok=PLANNED)
+    assert doc["exit"] == 2
     loads = [c for c in doc["changes"] if c["action"] == "load"]
     assert loads == [
         {
@@ -149,8 +155,8 @@ def test_a_failing_load_exits_1_with_the_servers_text(sim, tmp_path):
         done.stdout
     )
     assert server.staff_token not in done.stdout + done.stderr
-    code, doc = plan(server, path, "--detailed-exitcode")
-    assert code == 2  # the next run loads again
+    doc = plan_json(server, path, extra=DETAILED, ok=PLANNED)
+    assert doc["exit"] == 2  # the next run loads again
     assert doc["changes"][0]["reason"].startswith("the last load failed (Catalog update failed")
 
 
@@ -161,7 +167,7 @@ def test_a_load_slower_than_the_timeout_exits_3_and_the_next_run_finishes_it(sim
     done = reconcile(server, "apply", "-f", str(path), "--load-timeout", "1", "--progress", "none")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "[loading: still loading; the next run checks it]" in done.stdout
-    _, doc = plan(server, path)
+    doc = plan_json(server, path, ok=PLANNED)
     assert doc["changes"][0]["running"] is True
     assert "a load is running" in doc["changes"][0]["reason"]
     posts = sim_stats(server)["requests"]["POST"].get("202", 0)
@@ -220,14 +226,14 @@ def test_refresh_loads_again_once_the_last_load_is_older_than_the_policy(sim, tm
     daily = eessi_file(tmp_path, refresh="1d", offerings=False)
     assert reconcile(server, "apply", "-f", str(daily)).returncode == 0
     first = eessi_row(server)["last_successful_update"]
-    assert plan(server, daily)[1]["changes"] == []
+    assert plan_json(server, daily, ok=PLANNED)["changes"] == []
     soon = eessi_file(tmp_path, refresh="1s", offerings=False, name="soon.yaml")
 
     def due() -> bool:
-        return any(c["action"] == "load" for c in plan(server, soon)[1]["changes"])
+        return any(c["action"] == "load" for c in plan_json(server, soon, ok=PLANNED)["changes"])
 
     wait_until(due, "the load to be older than refresh: 1s", timeout=30)
-    assert "older than refresh: 1s" in plan(server, soon)[1]["changes"][0]["reason"]
+    assert "older than refresh: 1s" in plan_json(server, soon, ok=PLANNED)["changes"][0]["reason"]
     assert reconcile(server, "apply", "-f", str(soon)).returncode == 0
     assert eessi_row(server)["last_successful_update"] > first
 
@@ -237,8 +243,10 @@ def test_a_package_that_left_the_source_is_announced_and_counted(sim, tmp_path):
     path = eessi_file(tmp_path, refresh="1s", offerings=False)
     assert reconcile(server, "apply", "-f", str(path)).returncode == 0
     control(server, drop={"EESSI": ["AmberTools"]})
-    wait_until(lambda: plan(server, path)[1]["changes"], "a refresh to be due", timeout=30)
-    _, doc = plan(server, path)
+    wait_until(
+        lambda: plan_json(server, path, ok=PLANNED)["changes"], "a refresh to be due", timeout=30
+    )
+    doc = plan_json(server, path, ok=PLANNED)
     assert any(
         "packages and versions no longer in the source are deleted" in n for n in doc["notes"]
     )
@@ -257,8 +265,8 @@ def test_export_writes_the_loader_form_and_round_trips(sim, tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "loader: eessi" in text and "packages:" not in text
-    code, doc = plan(server, out, "--detailed-exitcode")
-    assert code == 0 and doc["changes"] == []
+    doc = plan_json(server, out, extra=DETAILED, ok=PLANNED)
+    assert doc["exit"] == 0 and doc["changes"] == []
     full = tmp_path / "full.yaml"
     assert reconcile(server, "export", "--full", "--out", str(full)).returncode == 0
     assert "loader:" not in full.read_text() and "GROMACS" in full.read_text()

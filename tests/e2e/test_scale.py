@@ -21,7 +21,7 @@ from reconciler.remote.client import ClientConfig, WaldurClient
 from reconciler.remote.listing import PAGE_SIZE
 from waldur_sim.launcher import SimProcess
 
-from .harness import reconcile, server_tree, sim_stats, write_yaml, writes
+from .harness import plan_json, reconcile, reset_stats, server_tree, sim_stats, write_yaml, writes
 
 ARCHITECTURES = ["x86_64/generic", "x86_64/amd/zen3", "aarch64/generic"]
 PATH = "/cvmfs/scale/{catalog_version}/{cpu_family}/{cpu_microarchitecture}"
@@ -81,16 +81,6 @@ def load(api_url: str, token: str, desired: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def plan(sim: SimProcess, desired: Path, *extra: str, ok: tuple[int, ...] = (0,)) -> dict[str, Any]:
-    done = reconcile(sim, "plan", "-o", "json", "-f", str(desired), *extra)
-    assert done.returncode in ok, done.stderr[-2000:]
-    return json.loads(done.stdout) | {"exit": done.returncode}
-
-
-def reset_stats(sim: SimProcess) -> None:
-    httpx.delete(sim.api_url + "_sim/stats/", timeout=10).raise_for_status()
-
-
 @pytest.fixture(scope="module")
 def wide_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A database holding the two wide catalogs, and their desired file."""
@@ -110,7 +100,7 @@ def test_no_op_costs_one_catalog_page_and_the_package_pages(sim, wide_db, tmp_pa
     db, desired = wide_db
     server = sim(db=copy_of(db, tmp_path))
     reset_stats(server)
-    out = plan(server, desired)
+    out = plan_json(server, desired, ok=(0,))
     assert out["summary"] == {"create": 0, "update": 0, "delete": 0, "not_applicable": 0}
     expected = 1 + sum(math.ceil(n / PAGE_SIZE) for n in SIZES.values())
     assert expected == 5
@@ -151,7 +141,10 @@ def test_concurrent_pages_hold_exactly_what_sequential_pages_hold(sim, wide_db, 
         package["description"] = "changed"
     beta_packages.append({"name": "beta-new", "versions": [{"version": "9"}]})
     changed = write_yaml(tmp_path / "changed.yaml", doc)
-    plans = [plan(server, changed, "--max-delete", "1000", "--concurrency", c) for c in "18"]
+    plans = [
+        plan_json(server, changed, extra=("--max-delete", "1000", "--concurrency", c), ok=(0,))
+        for c in "18"
+    ]
     assert plans[0]["changes"] == plans[1]["changes"]
     assert plans[0]["summary"] == {
         "create": 1 + 1 + len(ARCHITECTURES),
@@ -189,7 +182,7 @@ def test_a_listing_that_changes_meanwhile_is_complete_and_right_or_marked_and_de
     worker.start()
     try:
         for _ in range(4):
-            out = plan(server, desired, "--concurrency", "8", ok=(0, 4))
+            out = plan_json(server, desired, extra=("--concurrency", "8"), ok=(0, 4))
             deletes = [c for c in out["changes"] if c["action"] == "delete"]
             # One object read on two pages of a moving listing is not two objects.
             assert not any("twice" in note for note in out["notes"]), out["notes"]
@@ -210,7 +203,7 @@ def test_a_listing_that_changes_meanwhile_is_complete_and_right_or_marked_and_de
         stop.set()
         worker.join()
     assert result[0] >= 20  # the server really changed during the listings
-    after = plan(server, desired)  # and once it is quiet, a full, exact read
+    after = plan_json(server, desired, ok=(0,))  # and once it is quiet, a full, exact read
     assert after["complete"] and after["summary"] == {
         "create": 0,
         "update": 0,
@@ -269,7 +262,7 @@ def test_no_embed_server_gives_the_same_plan_and_says_how_it_was_read(sim, tmp_p
     plans, texts = {}, {}
     for flags in ((), ("--no-embed",)):
         server = sim(*flags, db=db)
-        plans[flags] = plan(server, new, "--max-delete", "1000")
+        plans[flags] = plan_json(server, new, extra=("--max-delete", "1000"), ok=(0,))
         texts[flags] = reconcile(server, "plan", "-f", str(new), "--max-delete", "1000").stdout
         server.stop()
     embedded, flat = plans[()], plans[("--no-embed",)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.e2e.harness import sim_stats
 from tests.hostile.proxy import Drip, EchoHeaders, HugeBody, InflatePagination, RewriteUrls
 
 CATALOGS = "marketplace-software-catalogs/"
@@ -61,7 +62,7 @@ def test_writes_are_answered_with_the_request_headers(sim, hostile):
         proxy.api_url + CATALOGS, json={}, headers={"Authorization": "Token s3cr3t"}, timeout=10
     )
     assert answer.status_code == 400 and "Token s3cr3t" in answer.text
-    assert httpx.get(server.api_url + "_sim/stats/").json()["requests"].get("POST") is None
+    assert sim_stats(server)["requests"].get("POST") is None
 
 
 def test_a_dripping_server_sends_a_byte_at_a_time(sim, hostile):

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.harness import reconcile, sim_stats
+from tests.e2e.harness import reconcile, reset_stats, sim_stats
 from tests.property import strategies as gen
 from tests.property.api import InputError, SimProcess, load_desired
 
@@ -37,10 +37,6 @@ def wipe(sim: SimProcess) -> None:
             for catalog in page:
                 client.delete(catalog["url"]).raise_for_status()
         client.delete(sim.api_url + "_sim/stats/").raise_for_status()
-
-
-def reset_stats(sim: SimProcess) -> None:
-    httpx.delete(sim.api_url + "_sim/stats/", timeout=10).raise_for_status()
 
 
 def refused_requests(stats: dict[str, Any]) -> dict[str, dict[str, int]]:

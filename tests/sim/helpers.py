@@ -35,8 +35,17 @@ def unique(prefix: str = "x") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def auth(sim: SimProcess, who: str | None) -> dict[str, str]:
+    """The Authorization header of one of the sim's users ("staff", "owner": of the offerings'
+    organisation, "user": no role); none for `who=None`."""
+    if not who:
+        return {}
+    tokens = {"staff": sim.staff_token, "owner": sim.owner_token, "user": sim.user_token}
+    return {"Authorization": f"Token {tokens[who]}"}
+
+
 class Api:
-    """Requests to one waldur-sim, as staff unless told otherwise (`who=None|"user"|"staff"`)."""
+    """Requests to one waldur-sim, as staff unless told otherwise (`who`: see `auth`)."""
 
     def __init__(self, sim: SimProcess) -> None:
         self.sim = sim
@@ -46,8 +55,7 @@ class Api:
         self.http.close()
 
     def auth(self, who: str | None) -> dict[str, str]:
-        token = {"staff": self.sim.staff_token, "user": self.sim.user_token}.get(who or "")
-        return {"Authorization": f"Token {token}"} if token else {}
+        return auth(self.sim, who)
 
     def collection(self, kind: str) -> str:
         return f"{self.sim.api_url}{SEGMENTS[kind]}/"

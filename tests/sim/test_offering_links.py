@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sim.helpers import UUID_RE, Api
+from tests.sim.helpers import UUID_RE, Api, auth
 from tests.sim.recording import Recording, assert_as_recorded, recorded_ids
 from tests.sim.samples import load
 
@@ -123,10 +123,8 @@ def action(
     who: str = "staff",
 ) -> httpx.Response:
     sim = recording.sim
-    tokens = {"staff": sim.staff_token, "owner": sim.owner_token, "user": sim.user_token}
     url = f"{sim.api_url}marketplace-provider-offerings/{offering}/{name}/"
-    headers = {"Authorization": f"Token {tokens[who]}"}
-    return httpx.request(method, url, headers=headers, json=body)
+    return httpx.request(method, url, headers=auth(sim, who), json=body)
 
 
 def test_cpu_values_are_stored_as_sent_and_only_their_shape_is_checked(

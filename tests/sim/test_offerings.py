@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sim.helpers import AS_SCHEMA_3, NOT_PROVIDED, UUID_RE, Api, unique
+from tests.sim.helpers import AS_SCHEMA_3, NOT_PROVIDED, UUID_RE, Api, auth, unique
 from tests.sim.recording import OFFERING_A, OFFERING_B, Recording, assert_as_recorded
 from tests.sim.samples import load
 from waldur_sim.auth import OTHER_PROVIDER, PROVIDER
@@ -34,13 +34,8 @@ def offerings_url(sim: SimProcess, *parts: str) -> str:
     return f"{sim.api_url}{OFFERINGS}/" + "".join(f"{part}/" for part in parts)
 
 
-def token(sim: SimProcess, who: str | None) -> dict[str, str]:
-    tokens = {"staff": sim.staff_token, "user": sim.user_token, "owner": sim.owner_token}
-    return {"Authorization": f"Token {tokens[who]}"} if who else {}
-
-
 def listed(sim: SimProcess, who: str | None = "staff", **params: str) -> httpx.Response:
-    return httpx.get(offerings_url(sim), headers=token(sim, who), params=params)
+    return httpx.get(offerings_url(sim), headers=auth(sim, who), params=params)
 
 
 def uuid_of(sim: SimProcess, name: str) -> str:
@@ -96,14 +91,14 @@ def test_the_owner_sees_the_offerings_of_the_organisation(sim: SimProcess) -> No
     assert {o["customer_uuid"] for o in offerings} == {PROVIDER.uuid}
     assert {o["customer_name"] for o in offerings} == {PROVIDER.name}
     other = uuid_of(sim, "Delta")
-    response = httpx.get(offerings_url(sim, other), headers=token(sim, "owner"))
+    response = httpx.get(offerings_url(sim, other), headers=auth(sim, "owner"))
     assert (response.status_code, response.json()) == (404, NO_OFFERING)
 
 
 def test_a_user_without_a_role_sees_none_and_anonymous_is_refused(sim: SimProcess) -> None:
     assert listed(sim, "user").json() == []
     beta = uuid_of(sim, "Beta")
-    response = httpx.get(offerings_url(sim, beta), headers=token(sim, "user"))
+    response = httpx.get(offerings_url(sim, beta), headers=auth(sim, "user"))
     assert (response.status_code, response.json()) == (404, NO_OFFERING)
     for url in (offerings_url(sim), offerings_url(sim, beta)):
         response = httpx.get(url)
@@ -114,9 +109,9 @@ def test_a_user_without_a_role_sees_none_and_anonymous_is_refused(sim: SimProces
 
 
 def test_a_malformed_or_unknown_uuid_is_a_404(sim: SimProcess) -> None:
-    malformed = httpx.get(offerings_url(sim, "not-a-uuid"), headers=token(sim, "staff"))
+    malformed = httpx.get(offerings_url(sim, "not-a-uuid"), headers=auth(sim, "staff"))
     assert (malformed.status_code, malformed.json()) == (404, {"detail": "Not found."})
-    unknown = httpx.get(offerings_url(sim, uuid.uuid4().hex), headers=token(sim, "staff"))
+    unknown = httpx.get(offerings_url(sim, uuid.uuid4().hex), headers=auth(sim, "staff"))
     assert (unknown.status_code, unknown.json()) == (404, NO_OFFERING)
 
 
@@ -125,13 +120,13 @@ def test_offerings_themselves_are_not_written(sim: SimProcess) -> None:
     come from `--offering` only, and those methods answer 405 (after the lookup)."""
     beta = uuid_of(sim, "Beta")
     for method in ("PUT", "PATCH", "DELETE"):
-        response = httpx.request(method, offerings_url(sim, beta), headers=token(sim, "staff"))
+        response = httpx.request(method, offerings_url(sim, beta), headers=auth(sim, "staff"))
         assert response.status_code == 405
         assert response.json() == {"detail": f'Method "{method}" not allowed.'}
         assert response.headers["Allow"] == "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
-        hidden = httpx.request(method, offerings_url(sim, beta), headers=token(sim, "user"))
+        hidden = httpx.request(method, offerings_url(sim, beta), headers=auth(sim, "user"))
         assert hidden.status_code == 404
-    created = httpx.post(offerings_url(sim), headers=token(sim, "staff"), json={"name": "x"})
+    created = httpx.post(offerings_url(sim), headers=auth(sim, "staff"), json={"name": "x"})
     assert created.status_code == 405
     assert created.headers["Allow"] == "GET, POST, HEAD, OPTIONS"
 
@@ -177,7 +172,7 @@ def test_ordering_and_pages(sim: SimProcess) -> None:
     assert [o["name"] for o in page.json()] == ["Delta"]
     assert 'rel="next"' in page.headers["Link"] and 'rel="prev"' in page.headers["Link"]
     assert listed(sim, page="9").status_code == 404
-    head = httpx.head(offerings_url(sim), headers=token(sim, "staff"))
+    head = httpx.head(offerings_url(sim), headers=auth(sim, "staff"))
     assert (head.status_code, head.headers["X-Result-Count"], head.content) == (200, "4", b"")
 
 
@@ -186,7 +181,7 @@ def test_field_selection_keeps_the_serializer_order(sim: SimProcess) -> None:
     assert chosen.json() == [{"name": "Beta", "software_catalogs": []}]
     detail = httpx.get(
         offerings_url(sim, uuid_of(sim, "Beta")),
-        headers=token(sim, "staff"),
+        headers=auth(sim, "staff"),
         params={"field": ["uuid", "state"]},
     )
     assert list(detail.json()) == ["uuid", "state"]
@@ -194,7 +189,7 @@ def test_field_selection_keeps_the_serializer_order(sim: SimProcess) -> None:
 
 def test_an_offering_is_a_fresh_basic_offering(sim: SimProcess) -> None:
     beta = uuid_of(sim, "Beta")
-    body = httpx.get(offerings_url(sim, beta), headers=token(sim, "staff")).json()
+    body = httpx.get(offerings_url(sim, beta), headers=auth(sim, "staff")).json()
     recorded = load(8).json()
     assert list(body) == list(recorded)  # every field, in upstream's order
     assert (body["slug"], body["state"], body["type"]) == ("beta-1", "Active", "Marketplace.Basic")
@@ -221,7 +216,7 @@ def test_an_offering_is_a_fresh_basic_offering(sim: SimProcess) -> None:
 
 
 def options(sim: SimProcess, who: str | None, *parts: str) -> httpx.Response:
-    return httpx.request("OPTIONS", offerings_url(sim, *parts), headers=token(sim, who))
+    return httpx.request("OPTIONS", offerings_url(sim, *parts), headers=auth(sim, who))
 
 
 def test_options_of_the_list_and_the_actions(sim: SimProcess) -> None:
@@ -255,7 +250,7 @@ def test_offerings_are_kept_across_restarts_and_not_created_twice(tmp_path: Path
         catalog = api.catalog()
         link = httpx.post(
             offerings_url(first, before[0]["uuid"], "add_software_catalog"),
-            headers=token(first, "staff"),
+            headers=auth(first, "staff"),
             json={"catalog": catalog["uuid"]},
         )
         assert link.status_code == 201
@@ -301,7 +296,7 @@ def test_the_owner_token_comes_from_the_environment_and_tokens_differ(
 ) -> None:
     with SimProcess("--offering", "HPC", owner_token="owner-secret") as sim:
         assert len(listed(sim, "owner").json()) == 1
-        me = httpx.get(f"{sim.api_url}users/me/", headers=token(sim, "owner")).json()
+        me = httpx.get(f"{sim.api_url}users/me/", headers=auth(sim, "owner")).json()
         assert me["username"] == "sim-owner" and "is_staff" not in me
     assert main(["--owner-token", "sim-staff-token", "--port", "0"]) == 2
     assert "must differ" in capsys.readouterr().err

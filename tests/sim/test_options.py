@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sim.helpers import NOT_PROVIDED, SEGMENTS, Api, unique
+from tests.sim.helpers import NOT_PROVIDED, SEGMENTS, Api, auth, unique
 from tests.sim.samples import compared_headers, load, replay
 from waldur_sim.launcher import SimProcess
 
@@ -46,10 +46,8 @@ WRITE_ONLY = {"version": {"package"}, "target": {"version"}}
 def options(
     sim: SimProcess, kind: str, who: str | None = "staff", uuid: str = ""
 ) -> httpx.Response:
-    token = {"staff": sim.staff_token, "user": sim.user_token}.get(who or "")
-    headers = {"Authorization": f"Token {token}"} if token else {}
     url = f"{sim.api_url}{SEGMENTS[kind]}/{uuid + '/' if uuid else ''}"
-    return httpx.request("OPTIONS", url, headers=headers)
+    return httpx.request("OPTIONS", url, headers=auth(sim, who))
 
 
 def post_fields(sim: SimProcess, kind: str) -> dict[str, Any]:

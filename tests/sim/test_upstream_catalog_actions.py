@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.sim.helpers import auth
 from tests.waiting import wait_until
 from waldur_sim.launcher import SimProcess
 
@@ -41,19 +42,11 @@ class Client:
         self.sim = sim
         self.url = f"{sim.api_url}marketplace-software-catalogs/"
 
-    def headers(self, who: str | None) -> dict[str, str]:
-        tokens = {
-            "staff": self.sim.staff_token,
-            "user": self.sim.user_token,
-            "owner": self.sim.owner_token,
-        }
-        return {"Authorization": f"Token {tokens[who]}"} if who else {}
-
     def get(self, path: str, who: str | None = "staff") -> httpx.Response:
-        return httpx.get(self.url + path, headers=self.headers(who))
+        return httpx.get(self.url + path, headers=auth(self.sim, who))
 
     def post(self, path: str, who: str | None = "staff", **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.url + path, headers=self.headers(who), **kwargs)
+        return httpx.post(self.url + path, headers=auth(self.sim, who), **kwargs)
 
     def catalog(self, name: str, version: str, catalog_type: str) -> dict[str, Any]:
         body = {"name": name, "version": version, "catalog_type": catalog_type}
@@ -67,7 +60,7 @@ class Client:
     def reset(self) -> None:
         """A fresh start on a shared server: no catalogs, the sources as started."""
         for row in self.get("?page_size=300").json():
-            assert httpx.delete(row["url"], headers=self.headers("staff")).status_code == 204
+            assert httpx.delete(row["url"], headers=auth(self.sim, "staff")).status_code == 204
         reset = {"fail": [], "drop": {}, "hold": False}
         assert httpx.patch(f"{self.sim.api_url}_sim/loaders/", json=reset).status_code == 200
 

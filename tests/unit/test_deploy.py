@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from reconciler.settings import OPTIONS
+from tests.gitserver import need
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -77,11 +77,7 @@ def test_configmap_desired_state_is_valid(tmp_path):
 
 
 def test_systemd_units_verify(tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    assert analyze, (
-        "systemd-analyze is not installed here, so the units cannot be verified; "
-        "install systemd (apt-get install systemd) to run this check"
-    )
+    analyze = need("systemd-analyze", "apt-get install systemd")
     for unit in UNITS:
         text = unit.read_text().replace("/usr/local/bin/reconcile", str(BIN / "reconcile"))
         (tmp_path / unit.name).write_text(text)
@@ -206,8 +202,7 @@ KNOWN_ENV = {o.env for o in OPTIONS.values()} | {"XDG_CACHE_HOME", "WALDUR_API_T
 
 
 def kustomize(directory: Path) -> list[dict]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl renders the overlays (kubectl kustomize); install kubectl"
+    kubectl = need("kubectl", "apt-get install kubernetes-client")
     done = subprocess.run(
         [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
@@ -246,8 +241,7 @@ def test_gitops_overlay_renders_a_valid_daemon_of_its_environment(environment):
 
 
 def test_production_allowed_signers_is_a_file_ssh_keygen_reads(tmp_path):
-    keygen = shutil.which("ssh-keygen")
-    assert keygen, "ssh-keygen checks the allowed-signers file; install openssh-client"
+    keygen = need("ssh-keygen", "apt-get install openssh-client")
     text = (GITOPS / "production" / "allowed_signers").read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines
@@ -261,8 +255,7 @@ def test_production_allowed_signers_is_a_file_ssh_keygen_reads(tmp_path):
 
 
 def test_systemd_instance_unit_verifies_as_an_environment(tmp_path):
-    analyze = shutil.which("systemd-analyze")
-    assert analyze, "install systemd (apt-get install systemd) to verify the units"
+    analyze = need("systemd-analyze", "apt-get install systemd")
     template = (DEPLOY / "systemd" / "reconcile-daemon@.service").read_text()
     text = template.replace("/usr/local/bin/reconcile", str(BIN / "reconcile"))
     (tmp_path / "reconcile-daemon@staging.service").write_text(text)

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from tests.sim import helpers
 from waldur_sim.launcher import SimProcess
 
 #: The upstream commit the cases were ported from (`read_file` of the test file).
@@ -38,28 +39,16 @@ PROFILES = {
     "writable": ("--dialect", "current"),
     "read-only": ("--dialect", "current", "--read-only-kinds", "version,target"),
 }
-SEGMENTS = {
-    "catalog": "marketplace-software-catalogs",
-    "package": "marketplace-software-packages",
-    "version": "marketplace-software-versions",
-    "target": "marketplace-software-targets",
-    "offering": "marketplace-provider-offerings",
-}
+SEGMENTS = {**helpers.SEGMENTS, "offering": "marketplace-provider-offerings"}
+#: Upstream's users with no role on the provider's organisation: the sim's "user".
+NO_ROLE = {"admin": "user", "manager": "user"}
 _COUNTER = itertools.count(1)
 
 Json = dict[str, Any]
 
 
 def _token(sim: SimProcess, who: str | None) -> dict[str, str]:
-    tokens = {
-        "staff": sim.staff_token,
-        "owner": sim.owner_token,
-        "user": sim.user_token,
-        "admin": sim.user_token,
-        "manager": sim.user_token,
-    }
-    token = tokens.get(who or "")
-    return {"Authorization": f"Token {token}"} if token else {}
+    return helpers.auth(sim, NO_ROLE.get(who or "", who))
 
 
 @dataclass
