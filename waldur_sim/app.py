@@ -122,8 +122,7 @@ class App:
         route = resolve(path)
         if route is None or self.catalog_actions is not None:
             return route
-        route = route.without_catalog_actions()
-        return None if route is not None and route.view is View.SIM_LOADERS else route
+        return route.without_catalog_actions()
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
