@@ -33,7 +33,7 @@ from waldur_sim.auth import (
 )
 from waldur_sim.builds import NEWEST
 from waldur_sim.faults import WRITE_METHODS, Faults, Stats
-from waldur_sim.filters import QueryBuilder, QueryError
+from waldur_sim.filters import Params, QueryBuilder, QueryError
 from waldur_sim.kinds import (
     KINDS,
     OFFERING_VIEWS,
@@ -122,8 +122,7 @@ class App:
         route = resolve(path)
         if route is None or self.catalog_actions is not None:
             return route
-        route = route.without_catalog_actions()
-        return None if route is not None and route.view is View.SIM_LOADERS else route
+        return route.without_catalog_actions()
 
     def handle(self, request: Request) -> Response:
         raw_path, _, query = request.target.partition("?")
@@ -218,13 +217,13 @@ class App:
         _allow(method, allowed)
         if method == "OPTIONS":
             return self._options(kind, route, user)
-        query = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
-        selected = tuple(name for name in query.get("field", ()) if name)
+        params = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
+        selected = tuple(name for name in params.get("field", ()) if name)
         renderer = Renderer(base, self.settings.dialect, self.settings.embed, selected)
         if route.view is View.COLLECTION:
             if method == "POST":
                 return self._create(kind, request, renderer)
-            return self._list(kind, request, renderer)
+            return self._list(kind, request, renderer, params)
         uuid_hex = parse_uuid(route.lookup)
         if uuid_hex is None:
             raise HttpError(detail(404, "Not found."))
@@ -236,9 +235,10 @@ class App:
 
     # -- views --------------------------------------------------------------------------------
 
-    def _list(self, kind: KindInfo, request: Request, renderer: Renderer) -> Response:
+    def _list(
+        self, kind: KindInfo, request: Request, renderer: Renderer, params: Params
+    ) -> Response:
         raw_path, _, query = request.target.partition("?")
-        params = parse_qs(query, keep_blank_values=True)
         try:
             list_query = self.queries.build(kind, params)
         except QueryError as exc:

@@ -63,14 +63,6 @@ class Filter:
     error_key: str = ""  # the name its 400 answer uses (a range's own name), else `param`
 
 
-def _has_target(owner: str, current: bool) -> str:
-    """EXISTS a target of the package/version (`owner`) whose `column` matches."""
-    cpu_only = f" AND t2.target_type = '{CPU_ARCHITECTURE}'" if current else ""
-    join = "version v2 JOIN target t2 ON t2.version_id = v2.id"
-    link = "v2.package_id = p.id" if owner == "package" else "v2.id = v.id"
-    return f"EXISTS (SELECT 1 FROM {join} WHERE {link}{cpu_only} AND {{cond}})"
-
-
 def _contains(column: str) -> str:
     return f"instr(pyupper({column}), pyupper(?)) > 0"
 
@@ -107,6 +99,26 @@ _PACKAGE_TARGETS = (
     "WHERE v2.package_id = p.id AND {cond})"
 )
 _VERSION_TARGETS = "EXISTS (SELECT 1 FROM target t2 WHERE t2.version_id = v.id AND {cond})"
+
+
+def _has_target(targets: str, current: bool) -> str:
+    """A target `t2` of the package/version (`targets`) whose `column` matches: in the current
+    dialect, a `cpu_architecture` target only."""
+    cpu_only = f"t2.target_type = '{CPU_ARCHITECTURE}' AND " if current else ""
+    return targets.format(cond=f"{cpu_only}{{cond}}")
+
+
+def _gpu_filters(targets: str, alias: str) -> tuple[Filter, Filter]:
+    """`has_gpu` and `gpu_arch`: a target (`alias`, in `targets`) with GPU architectures, one
+    of them the value."""
+    return (
+        Filter("has_gpu", Match.FLAG, template=targets.format(cond=_GPU.format(target=alias))),
+        Filter(
+            "gpu_arch", Match.TEXT, template=targets.format(cond=_GPU_ARCH.format(target=alias))
+        ),
+    )
+
+
 _SUB_CATALOG = "p.catalog_id IN (SELECT id FROM catalog WHERE {cond})"
 _SUB_PACKAGE = "v.package_id IN (SELECT id FROM package WHERE {cond})"
 _VERSIONS_OF_CATALOG = (
@@ -158,12 +170,14 @@ def _packages(current: bool) -> tuple[Filter, ...]:
         Filter("description", Match.ICONTAINS, "p.description"),
         Filter("catalog_name", Match.ICONTAINS, "name", _SUB_CATALOG),
         Filter("catalog_version", Match.ICONTAINS, "version", _SUB_CATALOG),
-        Filter("cpu_family", Match.ANY_EXACT, "t2.target_name", _has_target("package", current)),
+        Filter(
+            "cpu_family", Match.ANY_EXACT, "t2.target_name", _has_target(_PACKAGE_TARGETS, current)
+        ),
         Filter(
             "cpu_microarchitecture",
             Match.ANY_EXACT,
             "t2.target_subtype",
-            _has_target("package", current),
+            _has_target(_PACKAGE_TARGETS, current),
         ),
         Filter("has_version", Match.EXACT, "v2.version", _of_a_version("{cond}")),
     )
@@ -192,14 +206,7 @@ def _packages(current: bool) -> tuple[Filter, ...]:
             Match.TEXT,
             template=_of_a_version(_json_text("v2.metadata", "$.toolchain.name")),
         ),
-        Filter(
-            "has_gpu", Match.FLAG, template=_PACKAGE_TARGETS.format(cond=_GPU.format(target="t2"))
-        ),
-        Filter(
-            "gpu_arch",
-            Match.TEXT,
-            template=_PACKAGE_TARGETS.format(cond=_GPU_ARCH.format(target="t2")),
-        ),
+        *_gpu_filters(_PACKAGE_TARGETS, "t2"),
     )
 
 
@@ -211,12 +218,14 @@ def _versions(current: bool) -> tuple[Filter, ...]:
         Filter("version", Match.ICONTAINS, "v.version"),
         Filter("version_exact", Match.EXACT, "v.version"),
         Filter("package_name", Match.ICONTAINS, "name", _SUB_PACKAGE),
-        Filter("cpu_family", Match.ANY_EXACT, "t2.target_name", _has_target("version", current)),
+        Filter(
+            "cpu_family", Match.ANY_EXACT, "t2.target_name", _has_target(_VERSION_TARGETS, current)
+        ),
         Filter(
             "cpu_microarchitecture",
             Match.ANY_EXACT,
             "t2.target_subtype",
-            _has_target("version", current),
+            _has_target(_VERSION_TARGETS, current),
         ),
     )
     if not current:
@@ -237,14 +246,7 @@ def _versions(current: bool) -> tuple[Filter, ...]:
         Filter("release_date_after", Match.DATE_FROM, "v.release_date", error_key="release_date"),
         Filter("release_date_before", Match.DATE_TO, "v.release_date", error_key="release_date"),
         Filter("catalog_type", Match.CHOICE, "c2.catalog_type", _VERSIONS_OF_CATALOG),
-        Filter(
-            "has_gpu", Match.FLAG, template=_VERSION_TARGETS.format(cond=_GPU.format(target="t2"))
-        ),
-        Filter(
-            "gpu_arch",
-            Match.TEXT,
-            template=_VERSION_TARGETS.format(cond=_GPU_ARCH.format(target="t2")),
-        ),
+        *_gpu_filters(_VERSION_TARGETS, "t2"),
     )
 
 
@@ -266,8 +268,7 @@ def _targets(current: bool) -> tuple[Filter, ...]:
         Filter("target_type", Match.IEXACT, "t.target_type"),
         Filter("target_name", Match.ICONTAINS, "t.target_name"),
         Filter("target_subtype", Match.ICONTAINS, "t.target_subtype"),
-        Filter("has_gpu", Match.FLAG, template=_GPU.format(target="t")),
-        Filter("gpu_arch", Match.TEXT, template=_GPU_ARCH.format(target="t")),
+        *_gpu_filters("{cond}", "t"),
     )
 
 

@@ -99,7 +99,10 @@ class Route:
 
     def without_catalog_actions(self) -> Route | None:
         """How a build without the catalog actions routes this path: a list action's path is a
-        catalog detail (its name the lookup), a detail action's path matches nothing."""
+        catalog detail (its name the lookup), a detail action's path matches nothing, and
+        neither does the sim's `/api/_sim/loaders/` (there are no loaders to drive)."""
+        if self.view is View.SIM_LOADERS:
+            return None
         if self.view is not View.CATALOG_ACTION:
             return self
         return Route(View.DETAIL, CATALOG, self.action) if not self.lookup else None

@@ -217,7 +217,7 @@ class Store:
             f"INSERT INTO {kind.table} ({names}) VALUES ({marks})", tuple(row.values())
         )
         if parents is not None and cursor.lastrowid is not None:
-            _set_parents(conn, cursor.lastrowid, parents)
+            set_parents(conn, {cursor.lastrowid: parents})
         return str(row["uuid"])
 
     def update(
@@ -230,7 +230,7 @@ class Store:
         sql = f"UPDATE {kind.table} SET {assignments} WHERE id = ?"
         conn.execute(sql, (*row.values(), row_id))
         if parents is not None:
-            _set_parents(conn, row_id, parents)
+            set_parents(conn, {row_id: parents})
 
     def delete(self, conn: sqlite3.Connection, kind: KindInfo, row_id: int) -> None:
         conn.execute(f"DELETE FROM {kind.table} WHERE id = ?", (row_id,))
@@ -338,11 +338,15 @@ def _split_parents(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[int]
     return columns, columns.pop(PARENTS, None)
 
 
-def _set_parents(conn: sqlite3.Connection, package_id: int, parents: Sequence[int]) -> None:
-    conn.execute("DELETE FROM package_parent WHERE package_id = ?", (package_id,))
+def set_parents(conn: sqlite3.Connection, parents: Mapping[int, Sequence[int]]) -> None:
+    """Each of these packages' parents, anew (`package_parent`; upstream's
+    `parent_softwares.set()`): one DELETE over the packages, one INSERT over the pairs."""
+    conn.executemany(
+        "DELETE FROM package_parent WHERE package_id = ?", [(row_id,) for row_id in parents]
+    )
     conn.executemany(
         "INSERT OR IGNORE INTO package_parent (package_id, parent_id) VALUES (?, ?)",
-        [(package_id, parent) for parent in parents],
+        [(row_id, parent) for row_id, ids in parents.items() for parent in ids],
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waldur_sim.loaders.data import CatalogData, PackageData
+from waldur_sim.store import set_parents
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,29 +143,16 @@ def write(
         targets,
         stamp,
     )
-    _set_parents(conn, packages, incoming)
+    set_parents(  # each extension's parents, anew
+        conn,
+        {
+            packages[p.name]: [packages[parent] for parent in p.parents if parent in packages]
+            for p in incoming.values()
+            if p.is_extension
+        },
+    )
     return LoadCounts(
         len(new_packages), created, targets_created, packages_deleted, versions_deleted
-    )
-
-
-def _set_parents(
-    conn: sqlite3.Connection, packages: dict[str, int], incoming: dict[str, PackageData]
-) -> None:
-    """Each extension's parents, anew (`package_parent`)."""
-    extensions = [p for p in incoming.values() if p.is_extension]
-    conn.executemany(
-        "DELETE FROM package_parent WHERE package_id = ?",
-        [(packages[p.name],) for p in extensions],
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO package_parent (package_id, parent_id) VALUES (?, ?)",
-        [
-            (packages[p.name], packages[parent])
-            for p in extensions
-            for parent in p.parents
-            if parent in packages
-        ],
     )
 
 
